@@ -1,0 +1,336 @@
+"""Native PyTorch builder: fused ``nn.RNN/LSTM/GRU`` cores, in Keras's parametrization or torch's own.
+
+``parametrization="keras"`` (the default) makes the model count, initialise and compute exactly
+what the Keras model does: SimpleRNN and LSTM carry one bias (torch's second bias, ``bias_hh``,
+becomes a zero buffer the fused kernel still reads), GRU keeps two (Keras's ``reset_after=True``
+is torch's formula) and only the gate order differs. ``parametrization="native"`` is plain torch
+with its default initialisation, as document 004 ran it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import torch
+from torch import nn
+
+from reprokit import models as m
+
+if os.environ.get("REPROKIT_THREADS"):  # set by the pytest plugin per xdist worker
+    torch.set_num_threads(int(os.environ["REPROKIT_THREADS"]))
+
+CORES = {"simple": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+# Keras orders GRU gates [z, r, h], torch [r, z, n]; SimpleRNN and LSTM ([i, f, c, o]) agree.
+GATE_ORDER = {"simple": [0], "lstm": [0, 1, 2, 3], "gru": [1, 0, 2]}
+
+
+def _glorot(t: torch.Tensor, fan_in: int, fan_out: int) -> None:
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    nn.init.uniform_(t, -limit, limit)
+
+
+def _reorder(t: torch.Tensor, cell: str, units: int) -> torch.Tensor:
+    """Permute gate blocks along dim 0 (the same swap maps Keras -> torch and back)."""
+    return torch.cat([t[g * units:(g + 1) * units] for g in GATE_ORDER[cell]])
+
+
+class Embedding(nn.Module):
+    def __init__(self, spec: m.Embedding, parametrization: str):
+        super().__init__()
+        self.embedding = nn.Embedding(spec.input_dim, spec.output_dim)
+        if parametrization == "keras":
+            nn.init.uniform_(self.embedding.weight, -0.05, 0.05)
+        self.out_features = spec.output_dim
+
+    def forward(self, x):
+        return self.embedding(x.long())
+
+    def keras_weights(self, get=lambda t: t):
+        return [get(self.embedding.weight)]
+
+    def load_keras(self, w):
+        self.embedding.weight.copy_(w[0])
+
+
+class Recurrent(nn.Module):
+    def __init__(self, spec: m.Recurrent, in_features: int, parametrization: str):
+        super().__init__()
+        self.spec, self.parametrization = spec, parametrization
+        self.core = CORES[spec.cell](in_features, spec.units, batch_first=True,
+                                     bidirectional=spec.bidirectional)
+        self.suffixes = ["", "_reverse"] if spec.bidirectional else [""]
+        self.single_bias = parametrization == "keras" and spec.cell != "gru"
+        if self.single_bias:
+            for s in self.suffixes:
+                delattr(self.core, f"bias_hh_l0{s}")
+                self.core.register_buffer(f"bias_hh_l0{s}", torch.zeros(spec.gates * spec.units))
+            self.core._init_flat_weights()  # the fused kernel reads the buffer in the bias's place
+        if parametrization == "keras":
+            self._keras_init(in_features)
+        self.out_features = spec.units * len(self.suffixes)
+
+    @torch.no_grad()
+    def _keras_init(self, in_features: int) -> None:
+        """Keras's initialisers: glorot_uniform kernel (or RandomNormal), orthogonal recurrent
+        kernel, zero bias, LSTM forget-gate bias 1 (unit_forget_bias)."""
+        u, g = self.spec.units, self.spec.gates
+        for s in self.suffixes:
+            w_ih, w_hh = getattr(self.core, f"weight_ih_l0{s}"), getattr(self.core, f"weight_hh_l0{s}")
+            if self.spec.kernel_stddev is not None:
+                nn.init.normal_(w_ih, 0.0, self.spec.kernel_stddev)
+            else:
+                _glorot(w_ih, in_features, g * u)
+            recurrent = torch.empty(u, g * u)
+            nn.init.orthogonal_(recurrent)
+            w_hh.copy_(recurrent.T)
+            for name in (f"bias_ih_l0{s}", f"bias_hh_l0{s}"):
+                getattr(self.core, name).zero_()
+            if self.spec.cell == "lstm":
+                getattr(self.core, f"bias_ih_l0{s}")[u:2 * u] = 1.0
+
+    def forward(self, x):
+        out, h = self.core(x)
+        if self.spec.return_sequences:
+            return out
+        if isinstance(h, tuple):  # LSTM: (h_n, c_n)
+            h = h[0]
+        return h.transpose(0, 1).reshape(x.shape[0], -1)  # [forward, backward] final states
+
+    def keras_weights(self, get=lambda t: t):
+        u, cell, out = self.spec.units, self.spec.cell, []
+        for s in self.suffixes:
+            p = {n: get(getattr(self.core, f"{n}_l0{s}")) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+            out += [_reorder(p["weight_ih"], cell, u).T, _reorder(p["weight_hh"], cell, u).T]
+            if cell == "gru":
+                out.append(torch.stack([_reorder(p["bias_ih"], cell, u), _reorder(p["bias_hh"], cell, u)]))
+            else:
+                out.append(p["bias_ih"] + p["bias_hh"])  # one bias; the buffer is zero in Keras's form
+        return out
+
+    def load_keras(self, w):
+        u, cell = self.spec.units, self.spec.cell
+        for i, s in enumerate(self.suffixes):
+            kernel, recurrent, bias = w[3 * i:3 * i + 3]
+            getattr(self.core, f"weight_ih_l0{s}").copy_(_reorder(kernel.T, cell, u))
+            getattr(self.core, f"weight_hh_l0{s}").copy_(_reorder(recurrent.T, cell, u))
+            if cell == "gru":
+                getattr(self.core, f"bias_ih_l0{s}").copy_(_reorder(bias[0], cell, u))
+                getattr(self.core, f"bias_hh_l0{s}").copy_(_reorder(bias[1], cell, u))
+            else:
+                getattr(self.core, f"bias_ih_l0{s}").copy_(bias)
+                getattr(self.core, f"bias_hh_l0{s}").zero_()
+
+    def penalty(self):
+        if not self.spec.l2:
+            return 0.0
+        return self.spec.l2 * sum(getattr(self.core, f"{n}_l0{s}").pow(2).sum()
+                                  for s in self.suffixes for n in ("weight_ih", "weight_hh"))
+
+
+ACTIVATIONS = {"linear": lambda x: x, "relu": torch.relu, "sigmoid": torch.sigmoid,
+               "log_softmax": lambda x: torch.log_softmax(x, dim=-1)}
+
+
+class Conv1D(nn.Module):
+    def __init__(self, spec: m.Conv1D, in_features: int, parametrization: str):
+        super().__init__()
+        self.conv = nn.Conv1d(in_features, spec.filters, spec.kernel_size)
+        self.activation = ACTIVATIONS[spec.activation]
+        if parametrization == "keras":
+            with torch.no_grad():
+                _glorot(self.conv.weight, spec.kernel_size * in_features, spec.kernel_size * spec.filters)
+                self.conv.bias.zero_()
+        self.out_features = spec.filters
+
+    def forward(self, x):  # Keras is channels-last, torch channels-first
+        return self.activation(self.conv(x.transpose(1, 2)).transpose(1, 2))
+
+    def keras_weights(self, get=lambda t: t):
+        return [get(self.conv.weight).permute(2, 1, 0), get(self.conv.bias)]
+
+    def load_keras(self, w):
+        self.conv.weight.copy_(w[0].permute(2, 1, 0))
+        self.conv.bias.copy_(w[1])
+
+
+class MaxPooling1D(nn.Module):
+    def __init__(self, spec: m.MaxPooling1D, in_features: int, parametrization: str):
+        super().__init__()
+        self.pool = nn.MaxPool1d(spec.pool_size)
+        self.out_features = in_features
+
+    def forward(self, x):
+        return self.pool(x.transpose(1, 2)).transpose(1, 2)
+
+    def keras_weights(self, get=lambda t: t):
+        return []
+
+    def load_keras(self, w):
+        pass
+
+
+class Dense(nn.Module):
+    def __init__(self, spec: m.Dense, in_features: int, parametrization: str):
+        super().__init__()
+        self.spec = spec
+        self.linear = nn.Linear(in_features, spec.units)
+        self.activation = ACTIVATIONS[spec.activation]
+        if parametrization == "keras":
+            with torch.no_grad():
+                _glorot(self.linear.weight, in_features, spec.units)
+                self.linear.bias.zero_()
+        self.out_features = spec.units
+
+    def forward(self, x):
+        return self.activation(self.linear(x))
+
+    def keras_weights(self, get=lambda t: t):
+        return [get(self.linear.weight).T, get(self.linear.bias)]
+
+    def load_keras(self, w):
+        self.linear.weight.copy_(w[0].T)
+        self.linear.bias.copy_(w[1])
+
+    def penalty(self):
+        return self.spec.l2 * self.linear.weight.pow(2).sum() if self.spec.l2 else 0.0
+
+
+LAYERS = {m.Recurrent: Recurrent, m.Conv1D: Conv1D, m.MaxPooling1D: MaxPooling1D, m.Dense: Dense}
+
+
+class Network(nn.Module):
+    """The sequential model of a ``reprokit.models.Model``."""
+
+    def __init__(self, spec: m.Model, parametrization: str = "keras"):
+        super().__init__()
+        if parametrization not in ("keras", "native"):
+            raise ValueError(f"parametrization must be 'keras' or 'native', not {parametrization!r}")
+        self.spec, self.parametrization = spec, parametrization
+        layers, features = [], spec.features
+        for s in spec.layers:
+            layer = Embedding(s, parametrization) if isinstance(s, m.Embedding) else \
+                LAYERS[type(s)](s, features, parametrization)
+            features = layer.out_features
+            layers.append(layer)
+        self.layers = nn.ModuleList(layers)
+        self.optimizer: torch.optim.Optimizer | None = None
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def penalty(self):
+        return sum(layer.penalty() for layer in self.layers if hasattr(layer, "penalty"))
+
+
+def build(spec: m.Model, seed: int = 0, parametrization: str = "keras") -> Network:
+    torch.manual_seed(seed)
+    return Network(spec, parametrization)
+
+
+def param_counts(model: Network) -> list[int]:
+    return [sum(p.numel() for p in layer.parameters()) for layer in model.layers]
+
+
+@torch.no_grad()
+def output_shapes(model: Network) -> list[tuple]:
+    """Output shape per layer from two probe batches of different batch size (and length, where
+    the model takes any length); a dimension that changes between them is shown as None."""
+    spec = model.spec
+
+    def probe(batch: int, steps: int) -> list[tuple]:
+        shape = (batch, steps) if spec.tokens else (batch, steps, spec.features)
+        x = torch.zeros(shape, dtype=torch.long if spec.tokens else torch.float32)
+        shapes = []
+        for layer in model.layers:
+            x = layer(x)
+            shapes.append(tuple(x.shape))
+        return shapes
+
+    a = probe(2, spec.steps or 37)
+    b = probe(3, spec.steps or 41)
+    return [tuple(i if i == j else None for i, j in zip(sa, sb)) for sa, sb in zip(a, b)]
+
+
+def get_weights(model: Network) -> list[np.ndarray]:
+    return [w.detach().cpu().numpy().copy() for layer in model.layers for w in layer.keras_weights()]
+
+
+@torch.no_grad()
+def set_weights(model: Network, weights: list[np.ndarray]) -> None:
+    i = 0
+    for layer in model.layers:
+        n = len(layer.keras_weights())
+        layer.load_keras([torch.as_tensor(np.asarray(w)) for w in weights[i:i + n]])
+        i += n
+    if i != len(weights):
+        raise ValueError(f"{len(weights)} arrays given, the model takes {i}")
+
+
+def _tensor(x: np.ndarray, spec: m.Model) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(x), dtype=torch.long if spec.tokens else torch.float32)
+
+
+@torch.no_grad()
+def forward(model: Network, x: np.ndarray) -> np.ndarray:
+    model.eval()
+    return model(_tensor(x, model.spec)).numpy()
+
+
+def loss_fn(spec: m.Model):
+    if spec.loss == "binary_crossentropy":
+        # Keras clips probabilities to [eps, 1 - eps] (eps = 1e-7) before the log; so does this.
+        def bce(p, y):
+            p = p.clamp(1e-7, 1 - 1e-7)
+            return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+        return bce
+    if spec.loss == "nll":
+        return lambda p, y: nn.functional.nll_loss(p.reshape(-1, p.shape[-1]), y.reshape(-1).long())
+    return lambda p, y: nn.functional.mse_loss(p, y)
+
+
+def _loss(model: Network, x: np.ndarray, y: np.ndarray) -> torch.Tensor:
+    spec = model.spec
+    pred = model(_tensor(x, spec))
+    target = torch.as_tensor(np.asarray(y), dtype=torch.float32).reshape(pred.shape[:-1] + (-1,)) \
+        if spec.loss != "nll" else torch.as_tensor(np.asarray(y))
+    if spec.loss != "nll" and target.shape != pred.shape:
+        target = target.reshape(pred.shape)
+    return loss_fn(spec)(pred, target) + model.penalty()
+
+
+def loss_and_gradients(model: Network, spec: m.Model, x: np.ndarray, y: np.ndarray
+                       ) -> tuple[float, list[np.ndarray]]:
+    """Loss and gradients in Keras's weight layout (so they compare one to one with Keras's)."""
+    model.train()
+    model.zero_grad()
+    loss = _loss(model, x, y)
+    loss.backward()
+
+    def grad(t):  # the zero bias buffer of Keras's form has no gradient
+        return t.grad if t.grad is not None else torch.zeros_like(t)
+    grads = [g for layer in model.layers for g in layer.keras_weights(grad)]
+    return loss.item(), [g.detach().numpy().copy() for g in grads]
+
+
+def compile(model: Network, spec: m.Model, optimizer: str, learning_rate: float, **kw) -> None:
+    cls = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}[optimizer]
+    model.optimizer = cls(model.parameters(), lr=learning_rate, **kw)
+
+
+def train_step(model: Network, x: np.ndarray, y: np.ndarray) -> float:
+    model.train()
+    model.optimizer.zero_grad()
+    loss = _loss(model, x, y)
+    loss.backward()
+    model.optimizer.step()
+    return float(loss)
+
+
+def optimizer_params(model: Network) -> int:
+    """Elements of the optimizer's state (Adam: exp_avg, exp_avg_sq and a step count per tensor)."""
+    return sum(t.numel() for state in model.optimizer.state.values() for t in state.values()
+               if torch.is_tensor(t))
