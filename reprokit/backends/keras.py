@@ -104,3 +104,19 @@ def optimizer_params(model: keras.Model) -> int:
 def train_step(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     """One optimizer step on a batch; returns the batch loss."""
     return float(np.ravel(model.train_on_batch(x, y))[0])
+
+
+def validation_split(arrays: tuple[np.ndarray, ...], fraction: float) -> tuple[tuple, tuple]:
+    """Keras's own split for ``fit(validation_split=...)``: the last ``fraction`` validates."""
+    from keras.src.trainers.data_adapters.array_slicing import train_validation_split
+
+    return train_validation_split(arrays, validation_split=fraction)
+
+
+def input_shape(x: np.ndarray) -> tuple:
+    """Shape of ``x`` as the tensor Keras feeds the model."""
+    return tuple(keras.ops.convert_to_tensor(x).shape)
+
+
+def trainable_count(model: keras.Model) -> int:
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)

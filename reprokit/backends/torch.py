@@ -327,10 +327,29 @@ def train_step(model: Network, x: np.ndarray, y: np.ndarray) -> float:
     loss = _loss(model, x, y)
     loss.backward()
     model.optimizer.step()
-    return float(loss)
+    return loss.item()
 
 
 def optimizer_params(model: Network) -> int:
     """Elements of the optimizer's state (Adam: exp_avg, exp_avg_sq and a step count per tensor)."""
     return sum(t.numel() for state in model.optimizer.state.values() for t in state.values()
                if torch.is_tensor(t))
+
+
+def validation_split(arrays: tuple[np.ndarray, ...], fraction: float) -> tuple[tuple, tuple]:
+    """Keras's rule, reimplemented for the torch trainer: the last ``floor(n * fraction)``-ish
+    samples validate (``split_at = floor(n * (1 - fraction))``), in order, before any shuffle."""
+    n = len(arrays[0])
+    split_at = int(math.floor(n * (1.0 - fraction)))
+    if split_at in (0, n):
+        raise ValueError(f"{n} samples cannot be split with validation_split={fraction}")
+    return tuple(a[:split_at] for a in arrays), tuple(a[split_at:] for a in arrays)
+
+
+def input_shape(x: np.ndarray) -> tuple:
+    """Shape of ``x`` as the tensor the torch model is fed."""
+    return tuple(torch.as_tensor(np.asarray(x)).shape)
+
+
+def trainable_count(model: Network) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

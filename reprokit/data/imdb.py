@@ -37,6 +37,7 @@ def raw() -> dict[str, np.ndarray]:
     return arrays
 
 
+@functools.lru_cache(maxsize=4)  # callers share the arrays: treat them as read-only
 def load(num_words: int | None = None, skip_top: int = 0, maxlen: int | None = None, seed: int = 113,
          start_char: int | None = 1, oov_char: int | None = 2, index_from: int = 3
          ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:

@@ -1,0 +1,23 @@
+"""reprokit: claims of notebooks and reports about recurrent networks, as pytest tests run in
+Keras and in PyTorch. Importing reprokit imports neither TensorFlow nor torch."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+__version__ = "0.1.0"
+
+
+def claim_test(fn: Callable) -> Callable:
+    """Mark a test function ``(claim, backend)`` to be run once per claim of ``expected/`` and
+    per selected backend; the plugin names each ``<claim id>[<backend>]``."""
+    fn.__reprokit_claims__ = True
+    return fn
+
+
+def verify(claim, backend: str) -> Any:
+    """Measure ``claim`` in ``backend`` and compare with its documented value; returns the
+    measured value, raises AssertionError naming both values where they disagree."""
+    __tracebackhide__ = True
+    from reprokit.check import verify as _verify
+    return _verify(claim, backend)

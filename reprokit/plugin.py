@@ -1,0 +1,165 @@
+"""The reprokit pytest plugin (entry point ``pytest11: reprokit``).
+
+Loading it imports neither TensorFlow nor torch: backends are imported by the first test that
+runs in them. Options, markers, one test per claim and backend named ``<claim id>[<backend>]``,
+and a summary per backend of what reproduced.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from reprokit import backends as backends_mod
+from reprokit.claims import KINDS, Claim, load
+from reprokit.errors import ReprokitError
+
+PROFILES = ("quick", "full")
+
+
+@dataclass
+class State:
+    """Session state, kept on ``config.stash``."""
+    backends: tuple[str, ...]
+    profile: str
+    seeds: int | None
+    expected: Path
+    claims: list[Claim] | None = None
+    outcomes: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+
+
+STATE = pytest.StashKey[State]()
+CLAIM = pytest.StashKey[tuple]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("reprokit", "reprokit: claims about recurrent networks")
+    group.addoption("--backend", default=",".join(backends_mod.DEFAULT),
+                    help="comma-separated backends: keras (Keras 3 on TensorFlow), torch (native "
+                         "PyTorch), keras-jax, keras-torch (default: %(default)s)")
+    group.addoption("--profile", default="quick", choices=PROFILES,
+                    help="quick: what CI affords; full: the documents' exact recipes (default: %(default)s)")
+    group.addoption("--seeds", type=int, default=None, metavar="N",
+                    help="seeds per training run (default: the profile's)")
+    group.addoption("--expected", default=None, metavar="DIR",
+                    help="folder of expectation files (default: <rootdir>/expected)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for kind in KINDS:
+        config.addinivalue_line("markers", f"{kind}: a claim of kind '{kind}'")
+    for name in ("keras", "torch"):
+        config.addinivalue_line("markers", f"{name}: runs in the {name} backend family")
+    config.addinivalue_line("markers", "known_nonrepro: a claim that does not reproduce (strict xfail)")
+    try:
+        names = backends_mod.parse(config.getoption("backend"))
+    except ReprokitError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    seeds = config.getoption("seeds")
+    if seeds is not None and seeds < 1:
+        raise pytest.UsageError(f"--seeds {seeds}: give a number of seeds >= 1")
+    keras_backend = backends_mod.keras_backend_for(names)
+    if keras_backend:
+        current = os.environ.setdefault("KERAS_BACKEND", keras_backend)
+        if current != keras_backend:
+            raise pytest.UsageError(f"--backend {','.join(names)} needs KERAS_BACKEND={keras_backend}, "
+                                    f"but the environment sets KERAS_BACKEND={current}")
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers:  # share the cores: n workers with all threads each run many times slower
+        threads = str(max(1, (os.cpu_count() or 1) // int(workers)))
+        for var in ("REPROKIT_THREADS", "TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+            os.environ.setdefault(var, threads)
+        os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+    expected = config.getoption("expected")
+    config.stash[STATE] = State(names, config.getoption("profile"), seeds,
+                                Path(expected) if expected else Path(config.rootpath) / "expected")
+
+
+def claims_of(config: pytest.Config) -> list[Claim]:
+    state = config.stash[STATE]
+    if state.claims is None:
+        state.claims = load(state.expected)
+    return state.claims
+
+
+class ClaimItem(pytest.Function):
+    """One claim in one backend. Reported as ``claim <id>[<backend>]`` so pytest does not read
+    the dots of a claim id as a module path."""
+
+    def reportinfo(self):
+        path, lineno, _ = super().reportinfo()
+        return path, lineno, f"claim {self.name}"
+
+
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object):
+    if not getattr(obj, "__reprokit_claims__", False):
+        return None
+    try:
+        claims = claims_of(collector.config)
+    except ReprokitError as exc:
+        raise collector.CollectError(f"reprokit: {exc}") from None
+    items = []
+    for claim in claims:
+        for backend in collector.config.stash[STATE].backends:
+            item = ClaimItem.from_parent(collector, name=f"{claim.id}[{backend}]", callobj=obj)
+            item.stash[CLAIM] = (claim, backend)
+            item.add_marker(claim.kind)
+            item.add_marker("keras" if backend.startswith("keras") else "torch")
+            family = "keras" if backend.startswith("keras") else "torch"
+            if not claim.applies_to(backend):
+                item.add_marker(pytest.mark.skip(reason=f"{claim.id} does not apply to {backend}"))
+            elif family in claim.known_nonrepro:
+                nr = claim.known_nonrepro[family]
+                item.add_marker("known_nonrepro")
+                item.add_marker(pytest.mark.xfail(strict=True, reason=f"known non-reproduction: measured "
+                                                                       f"{nr.measured!r}; {nr.reason}"))
+            item.user_properties += [("claim", claim.id), ("backend", backend),
+                                     ("document", claim.document), ("kind", claim.kind)]
+            items.append(item)
+    return items
+
+
+@pytest.fixture
+def claim(request: pytest.FixtureRequest) -> Claim:
+    """The claim this test decides."""
+    return request.node.stash[CLAIM][0]
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """The backend this test runs the claim in."""
+    return request.node.stash[CLAIM][1]
+
+
+def _verdict(report: pytest.TestReport) -> str | None:
+    if report.when == "call" or report.outcome != "passed":
+        if hasattr(report, "wasxfail"):
+            return "known non-reproduction" if report.skipped else "failed"  # strict XPASS fails
+        return {"passed": "reproduced", "failed": "failed", "skipped": "skipped"}[report.outcome]
+    return None
+
+
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    counts: dict[str, Counter] = defaultdict(Counter)
+    seen = set()
+    for key in ("passed", "failed", "skipped", "xfailed", "xpassed", "error"):
+        for report in terminalreporter.stats.get(key, []):
+            props = dict(getattr(report, "user_properties", []) or [])
+            if "claim" not in props or report.nodeid in seen:
+                continue
+            verdict = _verdict(report)
+            if verdict:
+                seen.add(report.nodeid)
+                counts[props["backend"]][verdict] += 1
+    if not counts:
+        return
+    terminalreporter.section("reprokit claims")
+    order = ("reproduced", "known non-reproduction", "failed", "skipped")
+    for b, c in sorted(counts.items()):
+        terminalreporter.write_line(f"{b:>12}: " + ", ".join(f"{c[v]} {v}" for v in order))

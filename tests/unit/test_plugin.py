@@ -1,0 +1,92 @@
+"""The plugin as a user meets it, through pytester: lazy loading, test ids, the summary, errors."""
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
+
+CLAIMS = textwrap.dedent("""\
+    document: 003_x.txt
+    claims:
+      - id: demo.params.total
+        kind: params
+        quote: "Total params: 328,353"
+        measure: params
+        args: {model: stack4, layers: total}
+        expected: 328353
+        compare: equal
+      - id: demo.params.wrong
+        kind: params
+        quote: "Total params: 1"
+        measure: params
+        args: {model: stack4, layers: total}
+        expected: 1
+        compare: equal
+        known_nonrepro:
+          keras: {measured: 328353, reason: "the document's number is wrong"}
+          torch: {measured: 328353, reason: "the document's number is wrong"}
+    """)
+TEST = textwrap.dedent("""\
+    import reprokit
+
+    @reprokit.claim_test
+    def test_claim(claim, backend):
+        reprokit.verify(claim, backend)
+    """)
+
+
+@pytest.fixture
+def project(pytester):
+    pytester.makefile(".yaml", **{"expected/003_x": CLAIMS})
+    pytester.makepyfile(test_claims=TEST)
+    return pytester
+
+
+def test_collection_imports_no_framework_and_is_fast(project):
+    code = ("import sys, pytest; rc = pytest.main(['--co', '-q']); "
+            "heavy = [m for m in ('tensorflow', 'torch', 'keras', 'jax') if m in sys.modules]; "
+            "print('HEAVY', heavy); sys.exit(rc)")
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], cwd=project.path, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "HEAVY []" in out.stdout
+    assert "test_claims.py::demo.params.total[keras]" in out.stdout
+    assert "test_claims.py::demo.params.total[torch]" in out.stdout
+    assert elapsed < 3.0
+
+
+def test_runs_with_ids_and_summary(project):
+    result = project.runpytest("-v", "--backend", "torch")
+    result.assert_outcomes(passed=1, xfailed=1)
+    result.stdout.fnmatch_lines(["*demo.params.total[[]torch[]] PASSED*", "*reprokit claims*",
+                                 "*torch: 1 reproduced, 1 known non-reproduction, 0 failed, 0 skipped"])
+
+
+def test_markers_select_by_kind_and_backend(project):
+    result = project.runpytest("--co", "-q", "-m", "params and torch", "--strict-markers")
+    result.stdout.fnmatch_lines(["*demo.params.total[[]torch[]]", "*2/4 tests collected*"])
+
+
+def test_malformed_expectations_fail_collection_with_one_message(project):
+    project.makefile(".yaml", **{"expected/004_bad": "document: d.txt\nclaims:\n  - id: a.b\n    kind: vibes\n"})
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*reprokit: 004_bad.yaml: claim a.b: field *"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_unknown_backend_is_a_usage_error(project):
+    result = project.runpytest("--backend", "mxnet")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown backend mxnet*"])
+
+
+def test_under_xdist(project):
+    result = project.runpytest("-n", "2", "--backend", "torch")
+    result.assert_outcomes(passed=1, xfailed=1)
