@@ -62,31 +62,31 @@ def test_collection_imports_no_framework_and_is_fast(project):
 
 
 def test_runs_with_ids_and_summary(project):
-    result = project.runpytest("-v", "--backend", "torch")
+    result = project.runpytest_subprocess("-v", "--backend", "torch")
     result.assert_outcomes(passed=1, xfailed=1)
     result.stdout.fnmatch_lines(["*demo.params.total[[]torch[]] PASSED*", "*reprokit claims*",
                                  "*torch: 1 reproduced, 1 known non-reproduction, 0 failed, 0 skipped"])
 
 
 def test_markers_select_by_kind_and_backend(project):
-    result = project.runpytest("--co", "-q", "-m", "params and torch", "--strict-markers")
+    result = project.runpytest_subprocess("--co", "-q", "-m", "params and torch", "--strict-markers")
     result.stdout.fnmatch_lines(["*demo.params.total[[]torch[]]", "*2/4 tests collected*"])
 
 
 def test_malformed_expectations_fail_collection_with_one_message(project):
     project.makefile(".yaml", **{"expected/004_bad": "document: d.txt\nclaims:\n  - id: a.b\n    kind: vibes\n"})
-    result = project.runpytest()
+    result = project.runpytest_subprocess()
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*reprokit: 004_bad.yaml: claim a.b: field *"])
     assert "Traceback" not in result.stdout.str()
 
 
 def test_unknown_backend_is_a_usage_error(project):
-    result = project.runpytest("--backend", "mxnet")
+    result = project.runpytest_subprocess("--backend", "mxnet")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown backend mxnet*"])
 
 
 def test_under_xdist(project):
-    result = project.runpytest("-n", "2", "--backend", "torch")
+    result = project.runpytest_subprocess("-n", "2", "--backend", "torch")
     result.assert_outcomes(passed=1, xfailed=1)
