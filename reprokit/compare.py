@@ -86,3 +86,22 @@ COMPARISONS: dict[str, Callable[..., None]] = {
     "in_range": in_range, "prefix": prefix,
 }
 NEEDS_TOLERANCE = {"approx"}
+
+
+def mean_within(measured: Any, expected: Any, tolerance: float | None = None) -> None:
+    """Seeds' verdict: for each documented metric, the documented value lies within the seeds'
+    mean ± max(tolerance, 2 standard errors). ``measured[k]`` is ``{"mean", "sd", "n", ...}``."""
+    __tracebackhide__ = True
+    expected = _norm(expected)
+    for key, value in expected.items():
+        stats = measured[key]
+        se = stats["sd"] / math.sqrt(stats["n"]) if stats["n"] > 1 else 0.0
+        band = max(tolerance, 2 * se)
+        if not abs(stats["mean"] - value) <= band:
+            raise AssertionError(f"{key}: documented {value} lies outside the seeds' mean {stats['mean']:.4f} "
+                                 f"± {band:.4f} (sd {stats['sd']:.4f}, n {stats['n']}, values "
+                                 f"{[round(v, 4) for v in stats['values']]})")
+
+
+COMPARISONS["mean_within"] = mean_within
+NEEDS_TOLERANCE.add("mean_within")

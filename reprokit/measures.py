@@ -128,3 +128,42 @@ def optimizer_params(backend: str, model: str, optimizer: str, learning_rate: fl
         bk.train_step(built, x, yt[start:start + batch_size].astype("float32"))
     n = bk.optimizer_params(built)
     return {"optimizer": n, "total": n + sum(bk.param_counts(built))}
+
+
+# -- training runs ----------------------------------------------------------------------------
+
+def _runs(experiment: str, backend: str) -> list[dict]:
+    from reprokit import experiments, settings
+    return [experiments.run(experiment, backend, seed) for seed in settings.seeds()]
+
+
+def _metric(run: dict, metric: str) -> float:
+    """``test.accuracy``, ``val_accuracy`` (last epoch) or ``accuracy@1`` (epoch 1, 1-based)."""
+    if metric.startswith("test."):
+        return run["test"][metric[5:]]
+    name, _, epoch = metric.partition("@")
+    return run["history"][name][int(epoch) - 1 if epoch else -1]
+
+
+@measure("training.metrics")
+def training_metrics(backend: str, experiment: str, metrics: list[str]) -> dict:
+    """Per metric, the seeds' values, mean and sample standard deviation."""
+    runs = _runs(experiment, backend)
+    out = {}
+    for metric in metrics:
+        values = [_metric(r, metric) for r in runs]
+        out[metric] = {"mean": float(np.mean(values)), "n": len(values), "values": values,
+                       "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
+    return out
+
+
+@measure("training.overfit")
+def training_overfit(backend: str, experiment: str) -> dict:
+    """Per seed: does the training loss fall every epoch while the validation loss ends above its
+    minimum (it flattened and rose)? ``fraction``: the share of seeds that overfit so."""
+    per_seed = []
+    for r in _runs(experiment, backend):
+        loss, val = r["history"]["loss"], r["history"]["val_loss"]
+        falling = all(b < a for a, b in zip(loss, loss[1:]))
+        per_seed.append(bool(falling and val[-1] > min(val) and int(np.argmin(val)) < len(val) - 1))
+    return {"fraction": sum(per_seed) / len(per_seed), "per_seed": per_seed}

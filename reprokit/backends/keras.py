@@ -120,3 +120,31 @@ def input_shape(x: np.ndarray) -> tuple:
 
 def trainable_count(model: keras.Model) -> int:
     return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+def fit(spec: m.Model, exp, x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
+        seed: int) -> dict:
+    """``model.fit`` with the experiment's recipe, then ``evaluate`` on the test set."""
+    import time
+
+    keras.utils.set_random_seed(seed)
+    model = build(spec, seed)
+    compile(model, spec, exp.optimizer, exp.learning_rate)
+    times: list[float] = []
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            times.append(time.perf_counter() - self.t)
+
+    validation = ({"validation_split": exp.validation_split} if exp.validation_split
+                  else {"validation_data": (x_test, y_test)})
+    history = model.fit(x, y, epochs=exp.epochs, batch_size=exp.batch_size, verbose=0, shuffle=True,
+                        callbacks=[EpochTimer()], **validation)
+    test = model.evaluate(x_test, y_test, batch_size=exp.batch_size, verbose=0, return_dict=True)
+    h = history.history
+    return {"history": {k: [float(v) for v in h[k]] for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
+            "test": {"loss": float(test["loss"]), "accuracy": float(test["accuracy"])},
+            "epoch_s": times}

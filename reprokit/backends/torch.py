@@ -353,3 +353,108 @@ def input_shape(x: np.ndarray) -> tuple:
 
 def trainable_count(model: Network) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+class KerasRMSprop(torch.optim.Optimizer):
+    """Keras 3's RMSprop: ``v = rho v + (1 - rho) g^2; w -= lr g / sqrt(v + eps)`` (eps inside the
+    root, unlike torch.optim.RMSprop), rho 0.9, eps 1e-7."""
+
+    def __init__(self, params, lr: float = 1e-3, rho: float = 0.9, eps: float = 1e-7):
+        super().__init__(params, {"lr": lr, "rho": rho, "eps": eps})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                v = self.state[p].setdefault("velocity", torch.zeros_like(p))
+                v.mul_(group["rho"]).addcmul_(p.grad, p.grad, value=1 - group["rho"])
+                p.addcdiv_(p.grad, (v + group["eps"]).sqrt(), value=-group["lr"])
+
+
+class KerasAdam(torch.optim.Optimizer):
+    """Keras 3's Adam: ``w -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``, eps 1e-7."""
+
+    def __init__(self, params, lr: float = 1e-3, beta_1: float = 0.9, beta_2: float = 0.999, eps: float = 1e-7):
+        super().__init__(params, {"lr": lr, "beta_1": beta_1, "beta_2": beta_2, "eps": eps})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            b1, b2 = group["beta_1"], group["beta_2"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                t = state["t"] = state.get("t", 0) + 1
+                m = state.setdefault("m", torch.zeros_like(p))
+                v = state.setdefault("v", torch.zeros_like(p))
+                m.mul_(b1).add_(p.grad, alpha=1 - b1)
+                v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+                alpha = group["lr"] * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+                p.addcdiv_(m, v.sqrt() + group["eps"], value=-alpha)
+
+
+KERAS_OPTIMIZERS = {"adam": KerasAdam, "rmsprop": KerasRMSprop}
+
+
+def _accuracy(pred: torch.Tensor, y: torch.Tensor, spec: m.Model) -> torch.Tensor:
+    if spec.loss == "nll":
+        return (pred.argmax(-1) == y).float().sum()
+    return ((pred.reshape(y.shape) > 0.5).float() == y).float().sum()
+
+
+@torch.no_grad()
+def evaluate(model: Network, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> dict:
+    model.eval()
+    loss_fn_, total, correct = loss_fn(model.spec), 0.0, 0.0
+    for i in range(0, len(x), batch_size):
+        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+        pred = model(xb)
+        total += loss_fn_(pred, yb.reshape(pred.shape) if model.spec.loss != "nll" else yb).item() * len(xb)
+        correct += _accuracy(pred, yb, model.spec).item()
+    return {"loss": total / len(x), "accuracy": correct / len(x)}
+
+
+def fit(spec: m.Model, exp, x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
+        seed: int) -> dict:
+    """Keras's ``fit`` loop, ported: the last ``validation_split`` validates, the rest is shuffled
+    every epoch, batches of ``batch_size`` (the last one partial); epoch loss and accuracy are the
+    sample-weighted means over the epoch's batches, as Keras reports them."""
+    import time
+
+    model = build(spec, seed)
+    model.optimizer = KERAS_OPTIMIZERS[exp.optimizer](model.parameters(), lr=exp.learning_rate)
+    gen = torch.Generator().manual_seed(seed)
+    if exp.validation_split:
+        (x, y), (xv, yv) = validation_split((x, y), exp.validation_split)
+    else:
+        xv, yv = x_test, y_test
+    x, y, xv, yv, xt, yt = (_tensor(x, spec), torch.as_tensor(y), _tensor(xv, spec), torch.as_tensor(yv),
+                            _tensor(x_test, spec), torch.as_tensor(y_test))
+    loss_fn_ = loss_fn(spec)
+    history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
+    times = []
+    for _ in range(exp.epochs):
+        t0 = time.perf_counter()
+        model.train()
+        order = torch.randperm(len(x), generator=gen)
+        total, correct = 0.0, 0.0
+        for i in range(0, len(x), exp.batch_size):
+            idx = order[i:i + exp.batch_size]
+            xb, yb = x[idx], y[idx]
+            model.optimizer.zero_grad()
+            pred = model(xb)
+            loss = loss_fn_(pred, yb.reshape(pred.shape) if spec.loss != "nll" else yb) + model.penalty()
+            loss.backward()
+            model.optimizer.step()
+            total += loss.item() * len(idx)
+            correct += _accuracy(pred.detach(), yb, spec).item()
+        val = evaluate(model, xv, yv, exp.batch_size)
+        times.append(time.perf_counter() - t0)
+        history["loss"].append(total / len(x))
+        history["accuracy"].append(correct / len(x))
+        history["val_loss"].append(val["loss"])
+        history["val_accuracy"].append(val["accuracy"])
+    return {"history": history, "test": evaluate(model, xt, yt, exp.batch_size), "epoch_s": times}

@@ -1,0 +1,60 @@
+"""A disk cache of training runs, shared by tests and xdist workers.
+
+Keyed by everything that determines a result (recipe, backend, seed, data digest, library
+versions); written atomically (temporary file + rename), so a killed run leaves no partial entry;
+locked per entry, so parallel workers never train the same run twice; an unreadable entry is
+redone, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from filelock import FileLock
+
+from reprokit import settings
+
+
+def _path(key: dict, label: str) -> Path:
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    return Path(settings.CACHE_DIR) / f"{label}-{digest}.json"
+
+
+def _read(path: Path, key: dict) -> dict | None:
+    try:
+        entry = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return entry["result"] if isinstance(entry, dict) and entry.get("key") == key and "result" in entry else None
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def get_or_compute(key: dict, label: str, compute: Callable[[], dict]) -> dict[str, Any]:
+    path = _path(key, label)
+    if (hit := _read(path, key)) is not None:
+        return hit
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):
+        if (hit := _read(path, key)) is not None:  # another worker finished it while we waited
+            return hit
+        result = compute()
+        write_atomic(path, json.dumps({"key": key, "result": result}))
+        return result

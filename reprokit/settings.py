@@ -1,0 +1,15 @@
+"""Run-wide settings, set by the pytest plugin (or a caller) before claims run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROFILE = "quick"
+SEEDS: int | None = None  # None: the profile's default
+DEFAULT_SEEDS = {"quick": 3, "full": 3}
+CACHE_DIR = Path(os.environ.get("REPROKIT_CACHE_DIR", ".reprokit-cache"))
+
+
+def seeds() -> list[int]:
+    return list(range(SEEDS or DEFAULT_SEEDS[PROFILE]))
