@@ -74,6 +74,8 @@ def pytest_configure(config: pytest.Config) -> None:
         for var in ("REPROKIT_THREADS", "TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
             os.environ.setdefault(var, threads)
         os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+    from reprokit import settings  # the training measurements read profile and seeds from here
+    settings.PROFILE, settings.SEEDS = config.getoption("profile"), seeds
     expected = config.getoption("expected")
     config.stash[STATE] = State(names, config.getoption("profile"), seeds,
                                 Path(expected) if expected else Path(config.rootpath) / "expected")

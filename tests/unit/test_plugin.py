@@ -90,3 +90,10 @@ def test_unknown_backend_is_a_usage_error(project):
 def test_under_xdist(project):
     result = project.runpytest_subprocess("-n", "2", "--backend", "torch")
     result.assert_outcomes(passed=1, xfailed=1)
+
+
+def test_seeds_option_reaches_the_training_runs(project):
+    project.makepyfile(test_seeds="from reprokit import settings\n\n"
+                                  "def test_seeds():\n    assert settings.seeds() == [0, 1, 2, 3, 4]\n")
+    result = project.runpytest_subprocess("test_seeds.py", "--seeds", "5", "--profile", "full")
+    result.assert_outcomes(passed=1)
