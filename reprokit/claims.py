@@ -63,6 +63,19 @@ class Claim:
     def applies_to(self, backend: str) -> bool:
         return _family(backend) in self.backends
 
+    @property
+    def experiments(self) -> list[str]:
+        """The training experiments this claim reads (none for data, shape and params claims)."""
+        return experiments_named(self.args)
+
+
+def experiments_named(args: dict) -> list[str]:
+    names = [args["experiment"]] if isinstance(args.get("experiment"), str) else list(args.get("experiments") or [])
+    for pair in args.get("pairs") or []:
+        if isinstance(pair, list) and len(pair) == 3:
+            names += [pair[0], pair[2]]
+    return list(dict.fromkeys(names))
+
 
 def _family(backend: str) -> str:
     """``keras-jax`` and ``keras-torch`` share the claims and values of ``keras``."""
@@ -157,6 +170,23 @@ def _claim(name: str, document: str, index: int, raw: Any) -> Claim:
     from reprokit.measures import MEASURES  # late: measures imports this module's types
     if raw["measure"] not in MEASURES:
         raise fail("measure", f"unknown measurement {raw['measure']!r}; one of {', '.join(sorted(MEASURES))}")
+    import inspect
+    params = inspect.signature(MEASURES[raw["measure"]]).parameters
+    for arg in raw.get("args", {}):
+        if arg not in params or arg == "backend":
+            raise fail(f"args.{arg}", f"measurement {raw['measure']!r} takes no argument {arg!r}; it takes "
+                                      f"{', '.join(p for p in params if p != 'backend')}")
+    from reprokit.experiments import EXPERIMENTS
+    for exp in experiments_named(raw.get("args", {})):
+        if exp not in EXPERIMENTS:
+            raise fail("args", f"unknown experiment {exp!r}; see reprokit/experiments.py for the defined ones")
+    pairs = raw.get("args", {}).get("pairs")
+    if pairs is not None:
+        from reprokit.compare import RELATIONS
+        for pair in pairs:
+            if not (isinstance(pair, list) and len(pair) == 3 and pair[1] in RELATIONS):
+                raise fail("args.pairs", f"{pair!r} is not [experiment, relation, experiment] with a relation "
+                                         f"among {', '.join(RELATIONS)}")
     tol = raw.get("tolerance")
     if tol is not None and (not math.isfinite(tol) or tol < 0):
         raise fail("tolerance", f"must be a finite number >= 0, found {tol!r}")

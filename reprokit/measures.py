@@ -131,30 +131,64 @@ def optimizer_params(backend: str, model: str, optimizer: str, learning_rate: fl
 
 
 # -- training runs ----------------------------------------------------------------------------
+# Every training measurement takes ``experiment`` (one name) or ``experiments`` (several) and reads
+# the shared runs of ``reprokit.experiments`` for the profile's seeds.
 
-def _runs(experiment: str, backend: str) -> list[dict]:
+RUNS: Callable[[str, str], list[dict]] | None = None  # replaced while the ledger is checked
+
+
+def runs(experiment: str, backend: str) -> list[dict]:
+    if RUNS is not None:
+        return RUNS(experiment, backend)
     from reprokit import experiments, settings
     return [experiments.run(experiment, backend, seed) for seed in settings.seeds()]
 
 
-def _metric(run: dict, metric: str) -> float:
-    """``test.accuracy``, ``val_accuracy`` (last epoch) or ``accuracy@1`` (epoch 1, 1-based)."""
+def value(run: dict, metric: str) -> Any:
+    """One number (or list) of a run: ``test.accuracy``; ``val_accuracy`` (last epoch);
+    ``accuracy@1`` (epoch 1, 1-based); ``max:val_accuracy`` / ``argmax:val_accuracy`` (best epoch,
+    1-based); ``epochs_to:accuracy>=0.95`` (first epoch reaching it; epochs + 1 if never);
+    ``mean:accuracy_by_length`` (mean of a recorded list); or any recorded key
+    (``accuracy_by_length``)."""
     if metric.startswith("test."):
         return run["test"][metric[5:]]
-    name, _, epoch = metric.partition("@")
+    op, _, rest = metric.rpartition(":")
+    if op == "epochs_to":
+        name, threshold = rest.split(">=")
+        curve = run["history"][name]
+        return next((i + 1 for i, v in enumerate(curve) if v >= float(threshold)), len(curve) + 1)
+    if op == "mean":
+        return float(np.mean(value(run, rest)))
+    if op in ("max", "argmax"):
+        curve = run["history"][rest]
+        return float(max(curve)) if op == "max" else int(np.argmax(curve)) + 1
+    if rest in run and rest not in ("history", "test"):
+        return run[rest]
+    name, _, epoch = rest.partition("@")
     return run["history"][name][int(epoch) - 1 if epoch else -1]
 
 
+def stats(values: list) -> dict:
+    """Mean, sample standard deviation and n of the seeds' values (elementwise for lists)."""
+    a = np.asarray(values, dtype=float)
+    sd = np.std(a, axis=0, ddof=1) if len(a) > 1 else np.zeros_like(a[0])
+    return {"mean": np.mean(a, axis=0).tolist(), "sd": sd.tolist(), "n": len(a), "values": a.tolist()}
+
+
+def _names(experiment: str | None, experiments: list[str] | None) -> list[str]:
+    return [experiment] if experiment else list(experiments or [])
+
+
 @measure("training.metrics")
-def training_metrics(backend: str, experiment: str, metrics: list[str]) -> dict:
-    """Per metric, the seeds' values, mean and sample standard deviation."""
-    runs = _runs(experiment, backend)
+def training_metrics(backend: str, metrics: list[str], experiment: str | None = None,
+                     experiments: list[str] | None = None) -> dict:
+    """Per metric, the seeds' values, mean and sample standard deviation; with ``experiments``,
+    one such dict per experiment."""
     out = {}
-    for metric in metrics:
-        values = [_metric(r, metric) for r in runs]
-        out[metric] = {"mean": float(np.mean(values)), "n": len(values), "values": values,
-                       "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
-    return out
+    for name in _names(experiment, experiments):
+        rs = runs(name, backend)
+        out[name] = {metric: stats([value(r, metric) for r in rs]) for metric in metrics}
+    return out[experiment] if experiment else out
 
 
 @measure("training.overfit")
@@ -162,8 +196,123 @@ def training_overfit(backend: str, experiment: str) -> dict:
     """Per seed: does the training loss fall every epoch while the validation loss ends above its
     minimum (it flattened and rose)? ``fraction``: the share of seeds that overfit so."""
     per_seed = []
-    for r in _runs(experiment, backend):
+    for r in runs(experiment, backend):
         loss, val = r["history"]["loss"], r["history"]["val_loss"]
         falling = all(b < a for a, b in zip(loss, loss[1:]))
         per_seed.append(bool(falling and val[-1] > min(val) and int(np.argmin(val)) < len(val) - 1))
     return {"fraction": sum(per_seed) / len(per_seed), "per_seed": per_seed}
+
+
+@measure("training.peak")
+def training_peak(backend: str, experiment: str, train_min: float) -> dict:
+    """Per seed: the training accuracy ends at ``train_min`` or above while the validation
+    accuracy peaks before the last epoch and ends below its peak. ``fraction``: the share of seeds."""
+    per_seed = []
+    for r in runs(experiment, backend):
+        acc, val = r["history"]["accuracy"], r["history"]["val_accuracy"]
+        per_seed.append(bool(acc[-1] >= train_min and int(np.argmax(val)) < len(val) - 1 and val[-1] < max(val)))
+    return {"fraction": sum(per_seed) / len(per_seed), "per_seed": per_seed}
+
+
+@measure("training.trend")
+def training_trend(backend: str, experiments: list[str], metric: str) -> dict:
+    """Spearman rank correlation between position and the seeds' mean of a list-valued metric
+    (e.g. accuracy against test length), per experiment."""
+    out = {}
+    for name in experiments:
+        mean = np.mean([value(r, metric) for r in runs(name, backend)], axis=0)
+        ranks = lambda a: np.argsort(np.argsort(a, kind="stable"), kind="stable")  # noqa: E731
+        rho = float(np.corrcoef(ranks(np.arange(len(mean))), ranks(mean))[0, 1])
+        out[name] = {"spearman": rho, "mean": mean.tolist()}
+    return out
+
+
+@measure("training.order")
+def training_order(backend: str, metric: str, pairs: list[list[str]]) -> dict:
+    """Seeds' statistics of ``metric`` for every experiment named in ``pairs``
+    (``[a, relation, b]``); the ``order`` comparison decides the relations."""
+    names = sorted({p[0] for p in pairs} | {p[2] for p in pairs})
+    out = {name: stats([value(r, metric) for r in runs(name, backend)]) for name in names}
+    return {"stats": out, "pairs": pairs}
+
+
+@measure("training.examples")
+def training_examples(backend: str, experiments: list[str]) -> dict:
+    """Share of seeds whose model predicts every one of the document's listed examples as printed."""
+    out = {}
+    for name in experiments:
+        per_seed = [r["examples"]["predicted"] == r["examples"]["documented"] for r in runs(name, backend)]
+        out[name] = {"fraction": sum(per_seed) / len(per_seed),
+                     "predicted": [r["examples"]["predicted"] for r in runs(name, backend)]}
+    return out
+
+
+@measure("training.fixed_digits")
+def training_fixed_digits(backend: str, experiments: list[str]) -> dict:
+    """Share of seeds whose model classifies the first test image of every digit correctly."""
+    out = {}
+    for name in experiments:
+        rs = runs(name, backend)
+        per_seed = [r["fixed_digits"]["predicted"] == list(range(10)) for r in rs]
+        out[name] = {"fraction": sum(per_seed) / len(per_seed),
+                     "predicted": [r["fixed_digits"]["predicted"] for r in rs]}
+    return out
+
+
+def per_class(confusion: list[list[int]]) -> dict:
+    """Precision, recall and F1 per class from a confusion matrix (rows: true class)."""
+    c = np.asarray(confusion, dtype=float)
+    tp = np.diag(c)
+    precision = tp / np.maximum(c.sum(0), 1)
+    recall = tp / np.maximum(c.sum(1), 1)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    return {"precision": precision.tolist(), "recall": recall.tolist(), "f1": f1.tolist()}
+
+
+@measure("training.per_class")
+def training_per_class(backend: str, experiments: list[str]) -> dict:
+    """Per experiment: the smallest per-class precision, recall or F1 of each seed's classification
+    report, as the seeds' statistics (``min``)."""
+    out = {}
+    for name in experiments:
+        mins = [min(min(v) for v in per_class(r["confusion"]).values()) for r in runs(name, backend)]
+        out[name] = {"min": stats(mins)}
+    return out
+
+
+# -- mechanisms -------------------------------------------------------------------------------
+
+@measure("gradients.vanishing")
+def gradients_vanishing(backend: str, depths: list[int], threshold: float, units: int = 32, maxlen: int = 500,
+                        batch: int = 64, seeds: int = 3, early: int = 100, late: int = 10) -> dict:
+    """For stacks of ``depth`` SimpleRNN(units) + sigmoid at initialization, fed the first
+    ``batch`` IMDB reviews (pre-padded to ``maxlen``, embedded by a Keras-style uniform(±0.05)
+    table): the mean gradient magnitude of the loss at the first ``early`` real (non-padding)
+    steps of each review over that at its last ``late`` steps (median over reviews), per depth.
+    ``vanishing``: the ratio is below ``threshold`` at every depth; ``falls_with_depth``: the
+    seeds' mean ratio falls with every added layer."""
+    from reprokit.data.sequences import pad_sequences
+    bk = load(backend)
+    (xt, yt), _ = _imdb(10000)
+    ids = pad_sequences(xt[:batch], maxlen)
+    y = yt[:batch].astype("float32")
+    table = np.random.default_rng(0).uniform(-0.05, 0.05, size=(10000, units)).astype("float32")
+    x = table[ids]
+    real = ids != 0
+    out = {}
+    for depth in depths:
+        rnns = tuple(models.Recurrent("simple", units, return_sequences=i < depth - 1) for i in range(depth))
+        spec = models.Model(f"stack{depth}.core", None, units, (*rnns, models.Dense(1, "sigmoid")))
+        ratios = []
+        for seed in range(seeds):
+            g = np.abs(bk.input_gradients(bk.build(spec, seed), spec, x, y)).mean(-1)
+            per_review = []
+            for row, mask in zip(g, real):
+                steps = row[mask]
+                if len(steps) >= early + late:
+                    per_review.append(steps[:early].mean() / steps[-late:].mean())
+            ratios.append(float(np.median(per_review)))
+        out[str(depth)] = stats(ratios)
+    means = [out[str(d)]["mean"] for d in depths]
+    return {"vanishing": all(m < threshold for m in means),
+            "falls_with_depth": all(b < a for a, b in zip(means, means[1:])), "ratio": out}

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from reprokit import backends as backends_mod
+from reprokit import check
 from reprokit.claims import KINDS, Claim, load
 from reprokit.errors import ReprokitError
 
@@ -55,6 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for name in ("keras", "torch"):
         config.addinivalue_line("markers", f"{name}: runs in the {name} backend family")
     config.addinivalue_line("markers", "known_nonrepro: a claim that does not reproduce (strict xfail)")
+    config.addinivalue_line("markers", "smoke: quick profile, expensive claim: smoke run + ledger check, no verdict")
     try:
         names = backends_mod.parse(config.getoption("backend"))
     except ReprokitError as exc:
@@ -112,8 +114,11 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
             item.add_marker(claim.kind)
             item.add_marker("keras" if backend.startswith("keras") else "torch")
             family = "keras" if backend.startswith("keras") else "torch"
+            smoke = check.mode(claim, collector.config.stash[STATE].profile) == "smoke"
             if not claim.applies_to(backend):
                 item.add_marker(pytest.mark.skip(reason=f"{claim.id} does not apply to {backend}"))
+            elif smoke:  # no verdict is reached here, so a known non-reproduction is no xfail
+                item.add_marker("smoke")
             elif family in claim.known_nonrepro:
                 nr = claim.known_nonrepro[family]
                 item.add_marker("known_nonrepro")
@@ -141,6 +146,8 @@ def _verdict(report: pytest.TestReport) -> str | None:
     if report.when == "call" or report.outcome != "passed":
         if hasattr(report, "wasxfail"):
             return "known non-reproduction" if report.skipped else "failed"  # strict XPASS fails
+        if report.outcome == "passed" and "smoke" in report.keywords:
+            return "smoke passed"
         return {"passed": "reproduced", "failed": "failed", "skipped": "skipped"}[report.outcome]
     return None
 
@@ -162,6 +169,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if not counts:
         return
     terminalreporter.section("reprokit claims")
-    order = ("reproduced", "known non-reproduction", "failed", "skipped")
+    order = ("reproduced", "known non-reproduction", "smoke passed", "failed", "skipped")
     for b, c in sorted(counts.items()):
         terminalreporter.write_line(f"{b:>12}: " + ", ".join(f"{c[v]} {v}" for v in order))

@@ -9,6 +9,7 @@ PROFILE = "quick"
 SEEDS: int | None = None  # None: the profile's default
 DEFAULT_SEEDS = {"quick": 3, "full": 3}
 CACHE_DIR = Path(os.environ.get("REPROKIT_CACHE_DIR", ".reprokit-cache"))
+RESULTS_DIR = Path(os.environ.get("REPROKIT_RESULTS_DIR", "results"))  # the committed ledger
 
 
 def seeds() -> list[int]:

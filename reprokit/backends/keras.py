@@ -67,11 +67,12 @@ def forward(model: keras.Model, x: np.ndarray) -> np.ndarray:
     return keras.ops.convert_to_numpy(model(x, training=False))
 
 
-def _loss(spec: m.Model):
+def _loss(spec: m.Model, loss: str | None = None):
+    """The training loss: ``loss`` where an experiment names one, else the one the head implies."""
     return {"binary_crossentropy": keras.losses.BinaryCrossentropy(),
             "nll": lambda y, p: -keras.ops.mean(keras.ops.take_along_axis(
                 p, keras.ops.expand_dims(keras.ops.cast(y, "int32"), -1), axis=-1)),
-            "mse": keras.losses.MeanSquaredError()}[spec.loss]
+            "mse": keras.losses.MeanSquaredError()}[loss or spec.loss]
 
 
 def loss_and_gradients(model: keras.Model, spec: m.Model, x: np.ndarray, y: np.ndarray
@@ -90,10 +91,11 @@ def loss_and_gradients(model: keras.Model, spec: m.Model, x: np.ndarray, y: np.n
     return float(loss), [np.asarray(tf.convert_to_tensor(g)) for g in grads]  # embedding: IndexedSlices
 
 
-def compile(model: keras.Model, spec: m.Model, optimizer: str, learning_rate: float, **kw) -> None:
+def compile(model: keras.Model, spec: m.Model, optimizer: str, learning_rate: float,
+            loss: str | None = None, **kw) -> None:
     opt = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop,
            "sgd": keras.optimizers.SGD}[optimizer](learning_rate=learning_rate, **kw)
-    model.compile(optimizer=opt, loss=_loss(spec), metrics=["accuracy"])
+    model.compile(optimizer=opt, loss=_loss(spec, loss), metrics=["accuracy"])
 
 
 def optimizer_params(model: keras.Model) -> int:
@@ -122,14 +124,39 @@ def trainable_count(model: keras.Model) -> int:
     return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
 
-def fit(spec: m.Model, exp, x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
-        seed: int) -> dict:
+class Batches(keras.utils.PyDataset):
+    """Ready batches (each may have its own sequence length), in a new order every epoch."""
+
+    def __init__(self, batches: list, seed: int, shuffle: bool):
+        super().__init__()
+        self.batches, self.shuffle = batches, shuffle
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(batches)) if shuffle else np.arange(len(batches))
+        # Keras derives the input signature from the first two batches; where their lengths
+        # agree it fixes the length and rejects the others. Put a batch of another length second.
+        shape = lambda i: np.shape(batches[self.order[i]][0])  # noqa: E731
+        other = next((i for i in range(1, len(batches)) if shape(i) != shape(0)), None)
+        if other is not None:
+            self.order[[1, other]] = self.order[[other, 1]]
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, i: int):
+        return self.batches[self.order[i]]
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self.order = self.rng.permutation(len(self.batches))
+
+
+def fit(spec: m.Model, exp, data, seed: int) -> tuple[dict, keras.Model]:
     """``model.fit`` with the experiment's recipe, then ``evaluate`` on the test set."""
     import time
 
     keras.utils.set_random_seed(seed)
     model = build(spec, seed)
-    compile(model, spec, exp.optimizer, exp.learning_rate)
+    compile(model, spec, exp.optimizer, exp.learning_rate, loss=exp.loss)
     times: list[float] = []
 
     class EpochTimer(keras.callbacks.Callback):
@@ -139,12 +166,29 @@ def fit(spec: m.Model, exp, x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_
         def on_epoch_end(self, epoch, logs=None):
             times.append(time.perf_counter() - self.t)
 
-    validation = ({"validation_split": exp.validation_split} if exp.validation_split
-                  else {"validation_data": (x_test, y_test)})
-    history = model.fit(x, y, epochs=exp.epochs, batch_size=exp.batch_size, verbose=0, shuffle=True,
-                        callbacks=[EpochTimer()], **validation)
-    test = model.evaluate(x_test, y_test, batch_size=exp.batch_size, verbose=0, return_dict=True)
+    if data.batches is not None:
+        train = {"x": Batches(data.batches, seed, shuffle=True)}
+        validation = {"validation_data": Batches(data.val, seed, shuffle=False)}
+        test = {"x": Batches(data.test, seed, shuffle=False)}
+    else:
+        train = {"x": data.x, "y": data.y, "batch_size": exp.batch_size, "shuffle": True}
+        validation = ({"validation_split": exp.validation_split} if exp.validation_split
+                      else {"validation_data": tuple(data.val)})
+        test = {"x": data.test[0], "y": data.test[1], "batch_size": exp.batch_size}
+    history = model.fit(**train, epochs=exp.epochs, verbose=0, callbacks=[EpochTimer()], **validation)
+    result = model.evaluate(**test, verbose=0, return_dict=True)
     h = history.history
-    return {"history": {k: [float(v) for v in h[k]] for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
-            "test": {"loss": float(test["loss"]), "accuracy": float(test["accuracy"])},
-            "epoch_s": times}
+    return ({"history": {k: [float(v) for v in h[k]] for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
+             "test": {"loss": float(result["loss"]), "accuracy": float(result["accuracy"])},
+             "epoch_s": times}, model)
+
+
+def input_gradients(model: keras.Model, spec: m.Model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Gradient of the batch loss with respect to the (float) inputs, shaped like ``x``."""
+    import tensorflow as tf  # the claims needing gradients run on Keras's TensorFlow backend
+
+    xt = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        loss = _loss(spec)(y, model(xt, training=True))
+    return tape.gradient(loss, xt).numpy()

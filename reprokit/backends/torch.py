@@ -280,14 +280,16 @@ def forward(model: Network, x: np.ndarray) -> np.ndarray:
     return model(_tensor(x, model.spec)).numpy()
 
 
-def loss_fn(spec: m.Model):
-    if spec.loss == "binary_crossentropy":
+def loss_fn(spec: m.Model, loss: str | None = None):
+    """The training loss: ``loss`` where an experiment names one, else the one the head implies."""
+    name = loss or spec.loss
+    if name == "binary_crossentropy":
         # Keras clips probabilities to [eps, 1 - eps] (eps = 1e-7) before the log; so does this.
         def bce(p, y):
             p = p.clamp(1e-7, 1 - 1e-7)
             return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
         return bce
-    if spec.loss == "nll":
+    if name == "nll":
         return lambda p, y: nn.functional.nll_loss(p.reshape(-1, p.shape[-1]), y.reshape(-1).long())
     return lambda p, y: nn.functional.mse_loss(p, y)
 
@@ -400,61 +402,93 @@ KERAS_OPTIMIZERS = {"adam": KerasAdam, "rmsprop": KerasRMSprop}
 
 
 def _accuracy(pred: torch.Tensor, y: torch.Tensor, spec: m.Model) -> torch.Tensor:
+    """Summed per-sample accuracy; a sample with several outputs scores the mean over them, as
+    Keras's ``binary_accuracy`` averages over the last axis."""
     if spec.loss == "nll":
         return (pred.argmax(-1) == y).float().sum()
-    return ((pred.reshape(y.shape) > 0.5).float() == y).float().sum()
+    return ((pred.reshape(y.shape) > 0.5).float() == y).float().reshape(len(y), -1).mean(1).sum()
+
+
+def _target(pred: torch.Tensor, y: torch.Tensor, spec: m.Model) -> torch.Tensor:
+    return y if spec.loss == "nll" else y.reshape(pred.shape)
 
 
 @torch.no_grad()
-def evaluate(model: Network, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> dict:
+def evaluate(model: Network, batches, loss: str | None = None) -> dict:
+    """Sample-weighted mean loss and accuracy over ``batches`` of (x, y) tensors."""
     model.eval()
-    loss_fn_, total, correct = loss_fn(model.spec), 0.0, 0.0
-    for i in range(0, len(x), batch_size):
-        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+    loss_fn_, total, correct, n = loss_fn(model.spec, loss), 0.0, 0.0, 0
+    for xb, yb in batches:
         pred = model(xb)
-        total += loss_fn_(pred, yb.reshape(pred.shape) if model.spec.loss != "nll" else yb).item() * len(xb)
+        total += loss_fn_(pred, _target(pred, yb, model.spec)).item() * len(xb)
         correct += _accuracy(pred, yb, model.spec).item()
-    return {"loss": total / len(x), "accuracy": correct / len(x)}
+        n += len(xb)
+    return {"loss": total / n, "accuracy": correct / n}
 
 
-def fit(spec: m.Model, exp, x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
-        seed: int) -> dict:
+def _as_batches(data, spec: m.Model, batch_size: int) -> list:
+    """(x, y) arrays cut into batches in order, or ready batches, as tensors."""
+    if isinstance(data, tuple):
+        x, y = _tensor(data[0], spec), torch.as_tensor(data[1])
+        return [(x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+    return [(_tensor(xb, spec), torch.as_tensor(yb)) for xb, yb in data]
+
+
+def fit(spec: m.Model, exp, data, seed: int) -> tuple[dict, Network]:
     """Keras's ``fit`` loop, ported: the last ``validation_split`` validates, the rest is shuffled
     every epoch, batches of ``batch_size`` (the last one partial); epoch loss and accuracy are the
-    sample-weighted means over the epoch's batches, as Keras reports them."""
+    sample-weighted means over the epoch's batches, as Keras reports them. Ready batches
+    (``data.batches``) are visited in a new order each epoch."""
     import time
 
     model = build(spec, seed)
     model.optimizer = KERAS_OPTIMIZERS[exp.optimizer](model.parameters(), lr=exp.learning_rate)
     gen = torch.Generator().manual_seed(seed)
-    if exp.validation_split:
-        (x, y), (xv, yv) = validation_split((x, y), exp.validation_split)
+    if data.batches is not None:
+        train = _as_batches(data.batches, spec, exp.batch_size)
+        val = _as_batches(data.val, spec, exp.batch_size)
     else:
-        xv, yv = x_test, y_test
-    x, y, xv, yv, xt, yt = (_tensor(x, spec), torch.as_tensor(y), _tensor(xv, spec), torch.as_tensor(yv),
-                            _tensor(x_test, spec), torch.as_tensor(y_test))
-    loss_fn_ = loss_fn(spec)
+        x, y = data.x, data.y
+        if exp.validation_split:
+            (x, y), val_arrays = validation_split((x, y), exp.validation_split)
+        else:
+            val_arrays = data.val
+        x, y = _tensor(x, spec), torch.as_tensor(y)
+        val = _as_batches(tuple(val_arrays), spec, exp.batch_size)
+    test = _as_batches(tuple(data.test) if isinstance(data.test, tuple) else data.test, spec, exp.batch_size)
+    loss_fn_ = loss_fn(spec, exp.loss)
     history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
     times = []
     for _ in range(exp.epochs):
         t0 = time.perf_counter()
         model.train()
-        order = torch.randperm(len(x), generator=gen)
-        total, correct = 0.0, 0.0
-        for i in range(0, len(x), exp.batch_size):
-            idx = order[i:i + exp.batch_size]
-            xb, yb = x[idx], y[idx]
+        if data.batches is not None:
+            epoch = [train[i] for i in torch.randperm(len(train), generator=gen).tolist()]
+        else:
+            order = torch.randperm(len(x), generator=gen)
+            epoch = ((x[idx], y[idx]) for idx in order.split(exp.batch_size))
+        total, correct, n = 0.0, 0.0, 0
+        for xb, yb in epoch:
             model.optimizer.zero_grad()
             pred = model(xb)
-            loss = loss_fn_(pred, yb.reshape(pred.shape) if spec.loss != "nll" else yb) + model.penalty()
+            loss = loss_fn_(pred, _target(pred, yb, spec)) + model.penalty()
             loss.backward()
             model.optimizer.step()
-            total += loss.item() * len(idx)
+            total += loss.item() * len(xb)
             correct += _accuracy(pred.detach(), yb, spec).item()
-        val = evaluate(model, xv, yv, exp.batch_size)
+            n += len(xb)
+        v = evaluate(model, val, exp.loss)
         times.append(time.perf_counter() - t0)
-        history["loss"].append(total / len(x))
-        history["accuracy"].append(correct / len(x))
-        history["val_loss"].append(val["loss"])
-        history["val_accuracy"].append(val["accuracy"])
-    return {"history": history, "test": evaluate(model, xt, yt, exp.batch_size), "epoch_s": times}
+        history["loss"].append(total / n)
+        history["accuracy"].append(correct / n)
+        history["val_loss"].append(v["loss"])
+        history["val_accuracy"].append(v["accuracy"])
+    return {"history": history, "test": evaluate(model, test, exp.loss), "epoch_s": times}, model
+
+
+def input_gradients(model: Network, spec: m.Model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Gradient of the batch loss with respect to the (float) inputs, shaped like ``x``."""
+    xt = torch.as_tensor(x, dtype=torch.float32).requires_grad_(True)
+    pred = model(xt)
+    loss_fn(spec)(pred, _target(pred, torch.as_tensor(y), spec)).backward()
+    return xt.grad.numpy()

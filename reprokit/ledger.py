@@ -1,0 +1,91 @@
+"""The ledger of full-profile runs, committed in ``results/``: one JSON file per (experiment,
+backend, seed) holding the run's key (recipe, seed, data digest, environment), where and when it
+ran (commit, device) and its result (epoch histories, test metrics, wall times).
+
+A full run records each training run as it finishes (atomically), so an interrupted full run
+resumes where it stopped. The quick profile reads the ledger to check that the recorded runs still
+give the verdicts ``expected/`` states; an entry whose recipe has changed since is *stale*.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from reprokit import settings
+
+
+def path(name: str, backend: str, seed: int) -> Path:
+    return Path(settings.RESULTS_DIR) / "runs" / name / f"{backend}-seed{seed}.json"
+
+
+def _read(p: Path) -> dict | None:
+    try:
+        entry = json.loads(p.read_text())
+    except (OSError, ValueError):
+        return None
+    return entry if isinstance(entry, dict) and {"key", "result"} <= set(entry) else None
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "") if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def device() -> str:
+    """The processor the run used (a GPU, when torch sees one), for the record."""
+    import os
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or platform.machine()
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def record(exp, backend: str, seed: int, key: dict, result: dict) -> None:
+    from reprokit.cache import write_atomic
+    entry = {"key": key, "recorded": {"commit": _commit(), "device": device(),
+                                      "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")},
+             "result": result}
+    write_atomic(path(exp.name, backend, seed), json.dumps(entry, indent=1, sort_keys=True))
+
+
+def lookup(exp, backend: str, seed: int, key: dict) -> dict | None:
+    """The recorded result of exactly this run (same recipe, data and environment), if any."""
+    entry = _read(path(exp.name, backend, seed))
+    return entry["result"] if entry and entry["key"] == key else None
+
+
+def status(exp, backend: str, seed: int) -> tuple[str, dict | None]:
+    """``("current", entry)``, ``("stale", entry)`` (recipe, seed or data changed) or ``("missing", None)``."""
+    p = path(exp.name, backend, seed)
+    if not p.exists():
+        return "missing", None
+    entry = _read(p)
+    if entry is None:
+        return "corrupt", None
+    k = entry["key"]
+    same = k.get("recipe") == json.loads(json.dumps(exp.recipe())) and k.get("seed") == seed \
+        and k.get("data") == exp.data.digest()
+    return ("current" if same else "stale"), entry
+
+
+def results(exp, backend: str, seeds: list[int]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The current recorded results for ``seeds`` and, per seed not usable, why."""
+    found, problems = [], []
+    for seed in seeds:
+        state, entry = status(exp, backend, seed)
+        if state == "current":
+            found.append(entry["result"])
+        else:
+            problems.append(f"{exp.name}/{backend}-seed{seed}: {state}")
+    return found, problems
