@@ -29,7 +29,9 @@ def _compare(claim: Claim, backend: str, measured: Any) -> None:
     try:
         COMPARISONS[claim.compare](measured, claim.expected_for(backend), claim.tolerance)
     except AssertionError as exc:
+        shown = repr(measured)
         raise AssertionError(f"{claim.id} [{backend}] does not reproduce: {exc}\n"
+                             f"  measured: {shown if len(shown) < 600 else shown[:600] + '...'}\n"
                              f"  document {claim.document}: {claim.quote!r}") from None
 
 

@@ -174,5 +174,18 @@ def order(measured: Any, expected: Any, tolerance: float | None = None) -> None:
         raise AssertionError("; ".join(bad))
 
 
-COMPARISONS.update(mean_within=mean_within, mean_at_least=mean_at_least, order=order)
+def ratio_in_range(measured: Any, expected: Any, tolerance: float | None = None) -> None:
+    """Each named time ratio's median over the rounds lies in its accepted ``[low, high]``."""
+    __tracebackhide__ = True
+    bad = []
+    for name, (lo, hi) in _norm(expected).items():
+        r = measured[name]
+        if not lo <= r["median"] <= hi:
+            bad.append(f"{name}: median ratio {r['median']:.3f} (q1 {r['q1']:.3f}, q3 {r['q3']:.3f}; "
+                       f"{r['a_ms']:.2f} ms vs {r['b_ms']:.2f} ms per step) outside [{lo}, {hi}]")
+    if bad:
+        raise AssertionError("; ".join(bad))
+
+
+COMPARISONS.update(ratio_in_range=ratio_in_range, mean_within=mean_within, mean_at_least=mean_at_least, order=order)
 NEEDS_TOLERANCE.update({"mean_within", "mean_at_least"})

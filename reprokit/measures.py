@@ -316,3 +316,66 @@ def gradients_vanishing(backend: str, depths: list[int], threshold: float, units
     means = [out[str(d)]["mean"] for d in depths]
     return {"vanishing": all(m < threshold for m in means),
             "falls_with_depth": all(b < a for a, b in zip(means, means[1:])), "ratio": out}
+
+
+# -- time -------------------------------------------------------------------------------------
+
+def synthetic_batch(spec: models.Model, batch: int, length: int | None = None, seed: int = 0):
+    """A random batch of the model's input and target shapes (timing does not depend on values)."""
+    rng = np.random.default_rng(seed)
+    steps = spec.steps or length
+    if steps is None:
+        raise ValueError(f"model {spec.name} takes any length: give 'length'")
+    x = (rng.integers(1, spec.layers[0].input_dim, size=(batch, steps)).astype("int32") if spec.tokens
+         else rng.random((batch, steps, spec.features), dtype=np.float32))
+    if spec.loss == "nll":
+        y = rng.integers(0, 10, size=batch)
+    elif getattr(spec.layers[-2], "return_sequences", False):
+        y = rng.integers(0, 2, size=(batch, steps)).astype("float32")
+    else:
+        y = rng.integers(0, 2, size=(batch, 1)).astype("float32")
+    return x, y
+
+
+@measure("timing.ratios")
+def timing_ratios(backend: str, ratios: list[list[str]], batch: int, length: int | None = None,
+                  rounds: int = 15, warmup: int = 3, repeat: int = 1) -> dict:
+    """Same-run time ratios of training steps (forward, backward, optimizer update; Adam) on one
+    batch of ``batch``. Each entry of ``ratios`` is ``[a, b]``, a model name optionally followed by
+    ``:mse`` (or another loss). After ``warmup`` steps of each, ``rounds`` rounds time one step of
+    every model in turn (interleaved, so drifts of the machine hit all alike); the ratio a/b of
+    each round is taken and the median decides; q1 and q3 show its spread. ``repeat`` steps are
+    timed together where one step is too short for the clock (a few milliseconds)."""
+    import time
+    bk = load(backend)
+    names = list(dict.fromkeys(n for pair in ratios for n in pair))
+    steps = {}
+    for name in names:
+        model, _, loss = name.partition(":")
+        spec = models.get(model)
+        built = bk.build(spec, 0)
+        bk.compile(built, spec, "adam", 1e-3, loss=loss or None)
+        x, y = synthetic_batch(spec, batch, length)
+        steps[name] = (built, x, y)
+
+    def step(name: str) -> float:
+        built, x, y = steps[name]
+        t = time.perf_counter()
+        for _ in range(repeat):
+            bk.train_step(built, x, y)
+        return time.perf_counter() - t
+
+    for _ in range(warmup):
+        for name in names:
+            step(name)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(rounds):
+        for name in names:
+            times[name].append(step(name))
+    out = {}
+    for a, b in ratios:
+        r = np.asarray(times[a]) / np.asarray(times[b])
+        out[f"{a}/{b}"] = {"median": float(np.median(r)), "q1": float(np.quantile(r, 0.25)),
+                           "q3": float(np.quantile(r, 0.75)), "a_ms": float(np.median(times[a]) * 1e3),
+                           "b_ms": float(np.median(times[b]) * 1e3), "rounds": rounds}
+    return out

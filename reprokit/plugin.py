@@ -117,6 +117,11 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
             smoke = check.mode(claim, collector.config.stash[STATE].profile) == "smoke"
             if not claim.applies_to(backend):
                 item.add_marker(pytest.mark.skip(reason=f"{claim.id} does not apply to {backend}"))
+            elif claim.kind == "time" and hasattr(collector.config, "workerinput"):
+                # xdist workers share the cores with other trainings: a time ratio taken there
+                # measures the neighbours. Timing claims run in their own pass, alone.
+                item.add_marker(pytest.mark.skip(reason=f"{claim.id} is a timing claim: decided alone, not under "
+                                                        f"xdist; run `pytest -m time -p no:xdist`"))
             elif smoke:  # no verdict is reached here, so a known non-reproduction is no xfail
                 item.add_marker("smoke")
             elif family in claim.known_nonrepro:

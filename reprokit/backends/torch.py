@@ -301,7 +301,7 @@ def _loss(model: Network, x: np.ndarray, y: np.ndarray) -> torch.Tensor:
         if spec.loss != "nll" else torch.as_tensor(np.asarray(y))
     if spec.loss != "nll" and target.shape != pred.shape:
         target = target.reshape(pred.shape)
-    return loss_fn(spec)(pred, target) + model.penalty()
+    return loss_fn(spec, getattr(model, "loss_name", None))(pred, target) + model.penalty()
 
 
 def loss_and_gradients(model: Network, spec: m.Model, x: np.ndarray, y: np.ndarray
@@ -318,9 +318,11 @@ def loss_and_gradients(model: Network, spec: m.Model, x: np.ndarray, y: np.ndarr
     return loss.item(), [g.detach().numpy().copy() for g in grads]
 
 
-def compile(model: Network, spec: m.Model, optimizer: str, learning_rate: float, **kw) -> None:
+def compile(model: Network, spec: m.Model, optimizer: str, learning_rate: float,
+            loss: str | None = None, **kw) -> None:
     cls = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}[optimizer]
     model.optimizer = cls(model.parameters(), lr=learning_rate, **kw)
+    model.loss_name = loss
 
 
 def train_step(model: Network, x: np.ndarray, y: np.ndarray) -> float:

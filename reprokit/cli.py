@@ -1,0 +1,118 @@
+"""The ``reprokit`` command: list claims, run them through pytest, report verdicts, check data.
+
+Exit codes: 0 success; 1 claims failed (``run``) or data missing (``data check``); 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from reprokit.errors import ReprokitError
+
+
+def _claims(args):
+    from reprokit.claims import load
+    return load(Path(args.expected))
+
+
+def cmd_list(args) -> int:
+    rows = []
+    for c in _claims(args):
+        if args.document and not c.document.startswith(args.document):
+            continue
+        if args.kind and c.kind != args.kind:
+            continue
+        if args.backend and not c.applies_to(args.backend):
+            continue
+        nonrepro = ",".join(sorted(c.known_nonrepro)) or "-"
+        if args.verdict == "nonrepro" and nonrepro == "-":
+            continue
+        if args.verdict == "reproduces" and nonrepro != "-":
+            continue
+        rows.append((c.id, c.kind, c.document[:3], nonrepro, c.quote[:70]))
+    for r in rows:
+        print(f"{r[0]:<34} {r[1]:<6} {r[2]:<4} non-repro: {r[3]:<12} {r[4]}")
+    print(f"{len(rows)} claims", file=sys.stderr)
+    return 0
+
+
+def cmd_run(args) -> int:
+    ids = [c.id for c in _claims(args) if any(fnmatch.fnmatch(c.id, p) for p in args.claims)]
+    if not ids:
+        print(f"reprokit run: no claim matches {' '.join(args.claims)} (see `reprokit list`)", file=sys.stderr)
+        return 2
+    cmd = [sys.executable, "-m", "pytest", "tests/test_claims.py", "--backend", args.backend,
+           "--profile", args.profile, "-k", " or ".join(ids)]
+    if args.seeds:
+        cmd += ["--seeds", str(args.seeds)]
+    if args.workers != "0":
+        cmd += ["-n", args.workers]
+    print(" ".join(cmd), file=sys.stderr)
+    return subprocess.call(cmd)
+
+
+def cmd_report(args) -> int:
+    from reprokit import report
+    if args.readme:
+        report.update_readme(Path(args.readme), Path(args.expected))
+        print(f"verdict table written into {args.readme}", file=sys.stderr)
+    else:
+        print(report.markdown(Path(args.expected)))
+    return 0
+
+
+def cmd_data_check(args) -> int:
+    from reprokit.data import imdb, mnist
+    ok = True
+    for name, load in (("imdb.npz + imdb_word_index.json", lambda: (imdb.load(), imdb.word_index())),
+                       ("mnist.npz", mnist.load)):
+        try:
+            load()
+            print(f"ok       {name}")
+        except ReprokitError as exc:
+            ok = False
+            print(f"PROBLEM  {name}: {exc}")
+    where = os.environ.get("REPROKIT_DATA_DIR")
+    print(f"REPROKIT_DATA_DIR={where}" if where else "REPROKIT_DATA_DIR is not set: looked in ~/.keras/datasets")
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="reprokit", description=__doc__.splitlines()[0])
+    p.add_argument("--expected", default="expected", help="folder of expectation files (default: %(default)s)")
+    sub = p.add_subparsers(dest="command", required=True)
+    ls = sub.add_parser("list", help="list the claims of expected/")
+    ls.add_argument("--document", help="document prefix, e.g. 004")
+    ls.add_argument("--kind", help="data, shape, params, acc, curve, order, time, pred or mech")
+    ls.add_argument("--backend", choices=["keras", "torch"])
+    ls.add_argument("--verdict", choices=["reproduces", "nonrepro"], help="by the stated known non-reproductions")
+    ls.set_defaults(fn=cmd_list)
+    run = sub.add_parser("run", help="run the claims matching ids or globs through pytest")
+    run.add_argument("claims", nargs="+", help="claim ids or globs, e.g. 'imdbq.acc.*'")
+    run.add_argument("--backend", default="keras,torch")
+    run.add_argument("--profile", default="quick", choices=["quick", "full"])
+    run.add_argument("--seeds", type=int)
+    run.add_argument("--workers", default="auto", help="xdist workers, 0 for none (default: %(default)s)")
+    run.set_defaults(fn=cmd_run)
+    rep = sub.add_parser("report", help="the verdict table from the ledger of full runs (Markdown)")
+    rep.add_argument("--readme", help="write the table into this README between its verdict markers")
+    rep.set_defaults(fn=cmd_report)
+    data = sub.add_parser("data", help="data commands")
+    dsub = data.add_subparsers(dest="data_command", required=True)
+    dc = dsub.add_parser("check", help="find the data, verify its content, say what is missing")
+    dc.set_defaults(fn=cmd_data_check)
+    args = p.parse_args(argv)
+    try:
+        return args.fn(args)
+    except ReprokitError as exc:
+        print(f"reprokit: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

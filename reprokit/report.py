@@ -1,0 +1,102 @@
+"""The verdict table, computed from the ledger of full runs (``results/``) and ``expected/``.
+
+Each claim that reads training runs is decided from the recorded runs exactly as the full profile
+decides it (``reprokit.check``), so the table is what the last full run found; claims whose runs are
+not all recorded show as *pending*. Claims that need no training (data, shape, params, mech) and
+timing claims are decided by running the suite and are listed as such.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from reprokit import claims as claims_mod
+from reprokit import experiments, ledger, measures, settings
+from reprokit.check import _compare
+from reprokit.compare import _stat_leaves
+
+BACKENDS = ("keras", "torch")
+START, END = "<!-- verdicts:start -->", "<!-- verdicts:end -->"
+
+
+def _fmt(x: Any) -> str:
+    return f"{x:.4g}" if isinstance(x, float) and math.isfinite(x) else str(x)
+
+
+def verdict(claim: claims_mod.Claim, backend: str) -> tuple[str, str]:
+    """(verdict, measured summary) of a training claim from the ledger."""
+    seeds = list(range(settings.DEFAULT_SEEDS["full"]))
+    recorded = {}
+    for name in claim.experiments:
+        found, problems = ledger.results(experiments.get(name), backend, seeds)
+        if problems:
+            return "pending", f"{len(problems)} of {len(seeds)} runs of {name} not recorded"
+        recorded[name] = found
+    measures.RUNS = lambda name, _b: recorded[name]
+    try:
+        measured = measures.MEASURES[claim.measure](backend, **claim.args)
+    finally:
+        measures.RUNS = None
+    try:
+        _compare(claim, backend, measured)
+        result = "reproduced"
+    except AssertionError:
+        result = "not reproduced"
+    return result, summary(claim, measured)
+
+
+def summary(claim: claims_mod.Claim, measured: Any) -> str:
+    """mean ± sd of each documented value, or the measured value itself."""
+    if claim.compare in ("mean_within", "mean_at_least"):
+        parts = []
+        for where, stats, _ in _stat_leaves(measured, claim.expected):
+            parts.append(f"{where} {_fmt(stats['mean'])} ± {_fmt(stats['sd'])}")
+        return "; ".join(parts[:4]) + (f"; … ({len(parts)} values)" if len(parts) > 4 else "")
+    if claim.compare == "order":
+        return "; ".join(f"{a} {_fmt(measured['stats'][a]['mean'])} {rel} {b} {_fmt(measured['stats'][b]['mean'])}"
+                         for a, rel, b in measured["pairs"])
+    return str(measured)[:160]
+
+
+def rows(folder: Path) -> list[dict]:
+    out = []
+    for claim in claims_mod.load(folder):
+        row = {"id": claim.id, "kind": claim.kind, "document": claim.document, "quote": claim.quote,
+               "expected": claim.expected}
+        for b in BACKENDS:
+            if not claim.applies_to(b):
+                row[b] = ("n/a", "")
+            elif claim.experiments:
+                row[b] = verdict(claim, b)
+            else:
+                row[b] = ("decided by the suite", "known non-reproduction" if b in claim.known_nonrepro else "")
+        out.append(row)
+    return out
+
+
+def markdown(folder: Path) -> str:
+    lines = ["| claim | document value | keras: measured | keras | torch: measured | torch |",
+             "|---|---|---|---|---|---|"]
+    for r in rows(folder):
+        if r["kind"] not in ("acc", "curve", "order", "pred"):
+            continue
+        doc = str(r["expected"]).replace("|", "\\|")
+        doc = doc if len(doc) < 90 else doc[:87] + "…"
+        cells = [f"`{r['id']}`", doc]
+        for b in BACKENDS:
+            v, m = r[b]
+            cells += [m.replace("|", "\\|"), v]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, folder: Path) -> None:
+    """Replace the table between the README's verdict markers."""
+    text = readme.read_text()
+    if START not in text or END not in text:
+        raise SystemExit(f"{readme}: no {START} ... {END} markers to put the table between")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(head + START + "\n" + markdown(folder) + "\n" + END + tail)
