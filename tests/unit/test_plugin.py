@@ -65,7 +65,7 @@ def test_runs_with_ids_and_summary(project):
     result = project.runpytest_subprocess("-v", "--backend", "torch")
     result.assert_outcomes(passed=1, xfailed=1)
     result.stdout.fnmatch_lines(["*demo.params.total[[]torch[]] PASSED*", "*reprokit claims*",
-                                 "*torch: 1 reproduced, 1 known non-reproduction, 0 failed, 0 skipped"])
+                                 "*torch: 1 reproduced, 1 known non-reproduction, 0 smoke passed, 0 failed, 0 skipped"])
 
 
 def test_markers_select_by_kind_and_backend(project):
