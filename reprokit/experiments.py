@@ -239,7 +239,7 @@ _INDEX = ("the document gives no data size, batch layout or K for the sweep. 'Al
 
 def _index(cell: str, units: int, k: int = 3) -> Experiment:
     return Experiment(f"index.{cell}{units}" + (f".k{k}" if k != 3 else ""), models.index(cell, units).name,
-                      IndexData(k), "adam", 1e-3, 30, 64, None, smoke=Smoke(IndexData(k, train_batches=300), 3, 0.15, 0.1),
+                      IndexData(k), "adam", 1e-3, 30, 64, None, smoke=Smoke(IndexData(k, train_batches=300), 10, 0.15, 0.1),
                       quote="training the models for 30 epochs ... All the other hyperparameters were kept "
                             "the same. The training and test data were generated on the fly.",
                       choices=_INDEX)
