@@ -109,6 +109,35 @@ def load(folder: Path) -> list[Claim]:
     return claims
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` (plain data only, no tags that build objects) that also refuses a key
+    given twice in one mapping, which PyYAML would otherwise resolve silently to the last value."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+DOCUMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.txt$")
+
+
+def _no_nan(value: Any) -> bool:
+    """False where a number anywhere in ``value`` is NaN (infinity is fine: an open range's end)."""
+    if isinstance(value, float):
+        return not math.isnan(value)
+    if isinstance(value, dict):
+        return all(_no_nan(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_no_nan(v) for v in value)
+    return True
+
+
 def load_file(path: Path) -> list[Claim]:
     name = path.name
     try:
@@ -116,7 +145,7 @@ def load_file(path: Path) -> list[Claim]:
     except UnicodeDecodeError as exc:
         raise ExpectationError(f"{name}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
@@ -132,6 +161,9 @@ def load_file(path: Path) -> list[Claim]:
     document = doc.get("document")
     if not isinstance(document, str) or not document:
         raise ExpectationError(f"{name}: field document: the source document's file name is required")
+    if not DOCUMENT.match(document) or ".." in document:
+        raise ExpectationError(f"{name}: field document: {document!r} is not a plain file name like "
+                               f"000_cebacc79b36ad6d2.txt (no folders: documents live in ../shared/seeds)")
     entries = doc.get("claims")
     if not isinstance(entries, list) or not entries:
         raise ExpectationError(f"{name}: field claims: a non-empty list of claims is required")
@@ -176,9 +208,17 @@ def _claim(name: str, document: str, index: int, raw: Any) -> Claim:
         if arg not in params or arg == "backend":
             raise fail(f"args.{arg}", f"measurement {raw['measure']!r} takes no argument {arg!r}; it takes "
                                       f"{', '.join(p for p in params if p != 'backend')}")
+    for key in ("experiment", "model"):
+        if key in raw.get("args", {}) and not isinstance(raw["args"][key], str):
+            raise fail(f"args.{key}", f"must be a name, found {type(raw['args'][key]).__name__} {raw['args'][key]!r}")
+    model = raw.get("args", {}).get("model")
+    if model is not None:
+        from reprokit.models import catalogue
+        if model not in catalogue():
+            raise fail("args.model", f"unknown model {model!r}; see reprokit/models.py for the defined ones")
     from reprokit.experiments import EXPERIMENTS
     for exp in experiments_named(raw.get("args", {})):
-        if exp not in EXPERIMENTS:
+        if not isinstance(exp, str) or exp not in EXPERIMENTS:
             raise fail("args", f"unknown experiment {exp!r}; see reprokit/experiments.py for the defined ones")
     pairs = raw.get("args", {}).get("pairs")
     if pairs is not None:
@@ -187,6 +227,8 @@ def _claim(name: str, document: str, index: int, raw: Any) -> Claim:
             if not (isinstance(pair, list) and len(pair) == 3 and pair[1] in RELATIONS):
                 raise fail("args.pairs", f"{pair!r} is not [experiment, relation, experiment] with a relation "
                                          f"among {', '.join(RELATIONS)}")
+    if not _no_nan(raw["expected"]):
+        raise fail("expected", f"{raw['expected']!r} holds a NaN; give the document's value")
     tol = raw.get("tolerance")
     if tol is not None and (not math.isfinite(tol) or tol < 0):
         raise fail("tolerance", f"must be a finite number >= 0, found {tol!r}")

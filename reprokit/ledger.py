@@ -59,10 +59,17 @@ def record(exp, backend: str, seed: int, key: dict, result: dict) -> None:
     write_atomic(path(exp.name, backend, seed), json.dumps(entry, indent=1, sort_keys=True))
 
 
+def _same_run(a: dict, b: dict) -> bool:
+    """Same recipe, seed, data and library versions. The thread count is recorded but not
+    compared: a full run resumed with other threads must not retrain what is already recorded."""
+    strip = lambda k: {**k, "env": {n: v for n, v in k.get("env", {}).items() if n != "threads"}}  # noqa: E731
+    return strip(a) == strip(b)
+
+
 def lookup(exp, backend: str, seed: int, key: dict) -> dict | None:
-    """The recorded result of exactly this run (same recipe, data and environment), if any."""
+    """The recorded result of this run (same recipe, data and library versions), if any."""
     entry = _read(path(exp.name, backend, seed))
-    return entry["result"] if entry and entry["key"] == key else None
+    return entry["result"] if entry and _same_run(entry["key"], key) else None
 
 
 def status(exp, backend: str, seed: int) -> tuple[str, dict | None]:

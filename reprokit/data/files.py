@@ -97,6 +97,9 @@ def read_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
     try:
         with zipfile.ZipFile(path) as archive:
             for key in keys:
+                if key + ".npy" not in archive.namelist():
+                    raise DataError(f"{path} lacks array {key!r} (it holds {', '.join(sorted(archive.namelist()))}): "
+                                    f"not the expected data file. Replace it with the original. {HOW_TO_PROVIDE}")
                 with archive.open(key + ".npy") as member:
                     raw = io.BytesIO(member.read())
                 version = np.lib.format.read_magic(raw)
@@ -110,9 +113,6 @@ def read_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
                 if arr.shape != shape:
                     raise ValueError(f"array {key!r} has shape {arr.shape}, header says {shape}")
                 out[key] = arr
-    except KeyError as exc:
-        raise DataError(f"{path} lacks array {exc.args[0]!r}: not the expected data file. "
-                        f"Replace it with the original. {HOW_TO_PROVIDE}") from None
     except (zipfile.BadZipFile, ValueError, EOFError, OSError, pickle.UnpicklingError) as exc:
         raise DataError(f"{path} is corrupt or truncated ({type(exc).__name__}: {exc}). "
                         f"Replace it with the original. {HOW_TO_PROVIDE}") from None
@@ -134,6 +134,17 @@ def ragged_digest(seqs: np.ndarray) -> str:
     lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
     flat = np.fromiter((w for s in seqs for w in s), dtype=np.int64, count=int(lengths.sum()))
     return digest(lengths, flat)
+
+
+def check_layout(path: Path, arrays: dict[str, np.ndarray], layout: dict[str, tuple[tuple, str]]) -> None:
+    """Each array's shape and dtype kind as the loaders expect (before the content digest, so a
+    wrong file is named for what is wrong with it)."""
+    for key, (shape, kind) in layout.items():
+        a = arrays[key]
+        if a.shape != shape or a.dtype.kind != kind:
+            raise DataError(f"{path}: array {key!r} has shape {a.shape} and dtype {a.dtype}, expected shape "
+                            f"{shape} of {dict(u='unsigned integers', i='integers', O='lists of word ids').get(kind, kind)}. "
+                            f"Not the original file: replace it. {HOW_TO_PROVIDE}")
 
 
 def check(path: Path, name: str, expected: str, actual: str) -> None:

@@ -31,6 +31,8 @@ def raw() -> dict[str, np.ndarray]:
     """The arrays of imdb.npz as stored (word ids from 1, no start char), verified by content."""
     path = files.locate("imdb.npz", files.keras_download)
     arrays = files.read_npz(path, ("x_train", "y_train", "x_test", "y_test"))
+    files.check_layout(path, arrays, {"x_train": ((25000,), "O"), "x_test": ((25000,), "O"),
+                                      "y_train": ((25000,), "i"), "y_test": ((25000,), "i")})
     for key in ("x_train", "x_test"):
         files.check(path, "imdb.npz", DIGESTS[key], files.ragged_digest(arrays[key]))
     files.check(path, "imdb.npz", DIGESTS["y"], files.digest(arrays["y_train"], arrays["y_test"]))

@@ -16,6 +16,8 @@ def load() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]
     """``(x_train, y_train), (x_test, y_test)``: uint8 images (N, 28, 28) and uint8 labels."""
     path = files.locate("mnist.npz", files.keras_download)
     a = files.read_npz(path, ("x_train", "y_train", "x_test", "y_test"))
+    files.check_layout(path, a, {"x_train": ((60000, 28, 28), "u"), "y_train": ((60000,), "u"),
+                                 "x_test": ((10000, 28, 28), "u"), "y_test": ((10000,), "u")})
     files.check(path, "mnist.npz", DIGEST, files.digest(a["x_train"], a["y_train"], a["x_test"], a["y_test"]))
     return (a["x_train"], a["y_train"]), (a["x_test"], a["y_test"])
 

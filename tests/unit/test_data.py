@@ -146,3 +146,100 @@ def test_pickled_code_is_refused(tmp_path):
         z.writestr("x_train.npy", member.getvalue() + pickle.dumps(Evil()))
     with pytest.raises(DataError, match="refusing to load builtins.print"):
         files.read_npz(tmp_path / "evil.npz", ("x_train",))
+
+
+@pytest.fixture
+def fresh_loaders():
+    """Loaders re-read their files (their lru caches cleared before and after)."""
+    for f in (mnist.load, imdb.raw, imdb.word_index):
+        f.cache_clear()
+    yield
+    for f in (mnist.load, imdb.raw, imdb.word_index):
+        f.cache_clear()
+
+
+def _mnist_copy(tmp_path, monkeypatch, **replace):
+    (x, y), (xs, ys) = mnist.load()
+    arrays = {"x_train": x, "y_train": y, "x_test": xs, "y_test": ys, **replace}
+    np.savez(tmp_path / "mnist.npz", **{k: v for k, v in arrays.items() if v is not None})
+    monkeypatch.setenv(files.ENV, str(tmp_path))
+
+
+def test_wrong_dtype_is_named(tmp_path, monkeypatch, fresh_loaders):
+    (x, _), _ = mnist.load()
+    _mnist_copy(tmp_path, monkeypatch, x_train=x.astype(np.float32) / 255)
+    mnist.load.cache_clear()
+    with pytest.raises(DataError, match=r"array 'x_train' has shape \(60000, 28, 28\) and dtype float32, "
+                                        r"expected shape \(60000, 28, 28\) of unsigned integers"):
+        mnist.load()
+
+
+def test_wrong_shape_is_named(tmp_path, monkeypatch, fresh_loaders):
+    (x, _), _ = mnist.load()
+    _mnist_copy(tmp_path, monkeypatch, x_train=x.reshape(60000, 784))
+    mnist.load.cache_clear()
+    with pytest.raises(DataError, match=r"array 'x_train' has shape \(60000, 784\)"):
+        mnist.load()
+
+
+def test_missing_array_is_named(tmp_path, monkeypatch, fresh_loaders):
+    _mnist_copy(tmp_path, monkeypatch, y_test=None)
+    mnist.load.cache_clear()
+    with pytest.raises(DataError, match=r"mnist.npz lacks array 'y_test' \(it holds x_test.npy, x_train.npy, y_train.npy\)"):
+        mnist.load()
+
+
+def test_word_index_that_does_not_match(tmp_path, monkeypatch, fresh_loaders):
+    import json
+    index = dict(imdb.word_index())
+    index["the"], index["and"] = index["and"], index["the"]
+    for name in ("imdb.npz", "mnist.npz"):
+        (tmp_path / name).symlink_to(files.locate(name))
+    (tmp_path / "imdb_word_index.json").write_text(json.dumps(index))
+    monkeypatch.setenv(files.ENV, str(tmp_path))
+    imdb.word_index.cache_clear()
+    with pytest.raises(DataError, match="imdb_word_index.json differs from the data the claims were written against"):
+        imdb.word_index()
+
+
+@pytest.mark.parametrize("text, message", [("{not json", "is not valid JSON"), ("[1, 2]", "holds a list")])
+def test_word_index_that_is_not_a_mapping(tmp_path, monkeypatch, fresh_loaders, text, message):
+    (tmp_path / "imdb_word_index.json").write_text(text)
+    monkeypatch.setenv(files.ENV, str(tmp_path))
+    with pytest.raises(DataError, match=message):
+        imdb.word_index()
+
+
+def test_empty_file_is_reported(tmp_path):
+    (tmp_path / "imdb.npz").write_bytes(b"")
+    with pytest.raises(DataError, match="corrupt or truncated"):
+        files.read_npz(tmp_path / "imdb.npz", ("x_train",))
+
+
+def test_no_network_with_the_data_folder_set(fresh_loaders):
+    """With REPROKIT_DATA_DIR set (CI sets it) the suite runs with the network blocked: every
+    loader reads its folder, and an attempt to connect raises instead of downloading."""
+    import urllib.request
+
+    from reprokit import offline
+
+    with offline.blocked():
+        with pytest.raises(offline.NetworkBlocked, match="REPROKIT_DATA_DIR"):
+            urllib.request.urlopen("https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz", timeout=5)
+        assert mnist.load()[0][0].shape == (60000, 28, 28)
+        assert len(imdb.load(num_words=2000)[0][0]) == 25000
+        assert imdb.word_index()["the"] == 1
+        files.locate("mnist.npz", download=lambda name: pytest.fail("must not download"))
+
+
+def test_the_session_runs_offline():
+    """The project's conftest installed the guard for this whole session (CI sets the folder)."""
+    import os
+    import socket
+
+    from reprokit import offline
+
+    if not os.environ.get(files.ENV):
+        pytest.skip("REPROKIT_DATA_DIR is not set: the suite may download, so it is not blocked")
+    with pytest.raises(offline.NetworkBlocked):
+        socket.create_connection(("192.0.2.1", 80), timeout=1)  # TEST-NET-1: never routable

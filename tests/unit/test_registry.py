@@ -55,6 +55,36 @@ CASES = {
     "nonrepro without reason": (GOOD + "    known_nonrepro: {torch: {measured: 1}}\n", r"field known_nonrepro.torch"),
     "python tag": (GOOD.replace("expected: 1", "expected: !!python/object/apply:os.system ['echo hi']"),
                    r"invalid YAML"),
+    "duplicate key": (GOOD + "    kind: acc\n", r"invalid YAML at line 10.*key 'kind' appears twice"),
+    "top level is a list": ("- 1\n- 2\n", r"x.yaml: expected a mapping.*found list"),
+    "document missing": (GOOD.replace("document: 000_x.txt\n", ""), r"x.yaml: field document: .*required"),
+    "document is a path": (GOOD.replace("000_x.txt", "../../etc/passwd"), r"field document: '../../etc/passwd' is not a plain file name"),
+    "claims not a list": ("document: d.txt\nclaims: {a: 1}\n", r"field claims: a non-empty list"),
+    "claim not a mapping": ("document: d.txt\nclaims: [just text]\n", r"claim #1: expected a mapping of fields, found str"),
+    "tolerance is text": (GOOD.replace("compare: equal", "compare: approx\n    tolerance: small\n    why_tolerance: w"),
+                          r"claim a.params.x: field tolerance: must be a number, found str"),
+    "tolerance is a boolean": (GOOD.replace("compare: equal", "compare: approx\n    tolerance: true\n    why_tolerance: w"),
+                               r"field tolerance: must be a number, found bool"),
+    "backends not a list": (GOOD + "    backends: keras\n", r"field backends: must be a list"),
+    "nan expected": (GOOD.replace("expected: 1", "expected: {test.accuracy: .nan}"), r"field expected: .*holds a NaN"),
+    "unknown argument": (GOOD.replace("layers: total", "layers: total, colour: red"),
+                         r"field args.colour: measurement 'params' takes no argument 'colour'"),
+    "unknown model": (GOOD.replace("model: stack4", "model: stack9"), r"field args.model: unknown model 'stack9'"),
+    "model not a name": (GOOD.replace("model: stack4", "model: [stack4]"), r"field args.model: must be a name, found list"),
+    "unknown experiment": (GOOD.replace("measure: params", "measure: training.metrics").replace(
+        "args: {model: stack4, layers: total}", "args: {experiment: imdbq.adam99, metrics: [test.accuracy]}"),
+        r"claim a.params.x: field args: unknown experiment 'imdbq.adam99'"),
+    "bad relation": (GOOD.replace("measure: params", "measure: training.order").replace(
+        "args: {model: stack4, layers: total}", "args: {pairs: [[imdbq.adam5, '>>', imdbq.rmsprop10]], metric: test.accuracy}"),
+        r"field args.pairs: .* is not \[experiment, relation, experiment\]"),
+    "per_backend without why": (GOOD + "    per_backend: {torch: {expected: 2}}\n", r"field per_backend.torch: needs exactly"),
+    "per_backend unknown backend": (GOOD + "    per_backend: {mxnet: {expected: 2, why: w}}\n", r"field per_backend: unknown backend 'mxnet'"),
+    "nonrepro unknown backend": (GOOD + "    known_nonrepro: {jax: {measured: 1, reason: r}}\n", r"field known_nonrepro: unknown backend 'jax'"),
+    "nonrepro extra field": (GOOD + "    known_nonrepro: {torch: {measured: 1, reason: r, seen: 2}}\n", r"field known_nonrepro.torch: needs exactly"),
+    "torch_native malformed": (GOOD + "    torch_native: 7\n", r"field torch_native: must be a dict"),
+    "aliases expand to plain data": ("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                   "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\ndocument: d.txt\nclaims: [*c]\n",
+                   r"unknown top-level field"),
 }
 
 
