@@ -58,10 +58,14 @@ def cmd_run(args) -> int:
 
 def cmd_report(args) -> int:
     from reprokit import report
+    if args.html:
+        from reprokit import html
+        html.write(Path(args.html), Path(args.expected), Path(args.last_run))
+        print(f"report written to {args.html}", file=sys.stderr)
     if args.readme:
         report.update_readme(Path(args.readme), Path(args.expected))
         print(f"verdict table written into {args.readme}", file=sys.stderr)
-    else:
+    elif not args.html:
         print(report.markdown(Path(args.expected)))
     return 0
 
@@ -99,8 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seeds", type=int)
     run.add_argument("--workers", default="auto", help="xdist workers, 0 for none (default: %(default)s)")
     run.set_defaults(fn=cmd_run)
-    rep = sub.add_parser("report", help="the verdict table from the ledger of full runs (Markdown)")
-    rep.add_argument("--readme", help="write the table into this README between its verdict markers")
+    rep = sub.add_parser("report", help="the verdict table (Markdown) or the HTML report, from the ledger and the latest run",
+                         description="Without options: the Markdown verdict table of the ledger's full runs on stdout.")
+    rep.add_argument("--readme", metavar="README", help="write the Markdown table into README between its verdict markers")
+    rep.add_argument("--html", metavar="PATH", help="write the self-contained HTML report (verdicts, curves, sweeps, "
+                                                    "adder, MNIST confusion, timing ratios) to PATH")
+    rep.add_argument("--last-run", default=".reprokit/last-run.json", metavar="PATH",
+                     help="the latest-run file the pytest plugin keeps (default: %(default)s)")
     rep.set_defaults(fn=cmd_report)
     data = sub.add_parser("data", help="data commands")
     dsub = data.add_subparsers(dest="data_command", required=True)

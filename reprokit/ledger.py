@@ -10,6 +10,7 @@ give the verdicts ``expected/`` states; an entry whose recipe has changed since 
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import platform
 import subprocess
@@ -31,7 +32,11 @@ def _read(p: Path) -> dict | None:
     return entry if isinstance(entry, dict) and {"key", "result"} <= set(entry) else None
 
 
-def _commit() -> str:
+@functools.cache
+def commit() -> str:
+    """The commit this process's code came from (first asked at the start of a full run, so a
+    later commit in the same checkout does not relabel the runs), ``-dirty`` if tracked files
+    differed from it."""
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
@@ -51,9 +56,11 @@ def device() -> str:
     return f"{model}, {os.cpu_count()} cores"
 
 
-def record(exp, backend: str, seed: int, key: dict, result: dict) -> None:
+def record(exp, backend: str, seed: int, key: dict, result: dict, source: str = "trained") -> None:
+    """Write the entry atomically. ``source``: "trained" by this process, or read from the run
+    "cache" (trained earlier with the identical key)."""
     from reprokit.cache import write_atomic
-    entry = {"key": key, "recorded": {"commit": _commit(), "device": device(),
+    entry = {"key": key, "recorded": {"commit": commit(), "device": device(), "source": source,
                                       "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")},
              "result": result}
     write_atomic(path(exp.name, backend, seed), json.dumps(entry, indent=1, sort_keys=True))

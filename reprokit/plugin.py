@@ -7,6 +7,8 @@ and a summary per backend of what reproduced.
 
 from __future__ import annotations
 
+import datetime
+import json
 import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ class State:
     profile: str
     seeds: int | None
     expected: Path
+    last_run: Path
     claims: list[Claim] | None = None
     outcomes: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
 
@@ -48,6 +51,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="seeds per training run (default: the profile's)")
     group.addoption("--expected", default=None, metavar="DIR",
                     help="folder of expectation files (default: <rootdir>/expected)")
+    group.addoption("--last-run", default=None, metavar="PATH",
+                    help="where each claim's latest outcome is kept for `reprokit report` "
+                         "(default: <rootdir>/.reprokit/last-run.json)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -78,9 +84,16 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
     from reprokit import settings  # the training measurements read profile and seeds from here
     settings.PROFILE, settings.SEEDS = config.getoption("profile"), seeds
+    if settings.PROFILE == "full":
+        from reprokit import ledger
+        ledger.commit()  # the code's commit now, before anything trains: the ledger entries carry it
     expected = config.getoption("expected")
+    last_run = config.getoption("last_run")
     config.stash[STATE] = State(names, config.getoption("profile"), seeds,
-                                Path(expected) if expected else Path(config.rootpath) / "expected")
+                                Path(expected) if expected else Path(config.rootpath) / "expected",
+                                Path(last_run) if last_run else Path(config.rootpath) / ".reprokit" / "last-run.json")
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(LastRun(config.stash[STATE]), "reprokit-last-run")
 
 
 def claims_of(config: pytest.Config) -> list[Claim]:
@@ -157,6 +170,57 @@ def _verdict(report: pytest.TestReport) -> str | None:
     return None
 
 
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if CLAIM in item.stash and (verdict := _verdict(report)) and "verdict" not in dict(item.user_properties):
+        # on the item, so the teardown report carries it too: JUnit XML writes the teardown's properties
+        item.user_properties.append(("verdict", verdict))
+        if report.user_properties is not item.user_properties:
+            report.user_properties = list(report.user_properties) + [("verdict", verdict)]
+
+
+class LastRun:
+    """Keeps each claim's latest outcome (verdict, measured value) in the latest-run file that
+    `reprokit report` reads. Registered on the controller only (not in xdist workers): the
+    workers' reports reach it with their user properties."""
+
+    def __init__(self, state: State):
+        self.state = state
+        self.seen: dict[tuple[str, str], dict] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = dict(report.user_properties or [])
+        if "claim" not in props or "verdict" not in props:
+            return
+        measured = props.get("measured")
+        try:
+            measured = json.loads(measured) if measured is not None else None
+        except ValueError:
+            pass
+        self.seen[(props["claim"], props["backend"])] = {
+            "claim": props["claim"], "backend": props["backend"], "verdict": props["verdict"],
+            "measured": measured, "profile": self.state.profile, "duration_s": round(report.duration, 3),
+            "message": str(report.longrepr)[-1500:] if report.failed else "",
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+    def pytest_sessionfinish(self) -> None:
+        """Merge this session's outcomes into the file (newest wins per claim and backend), atomically."""
+        if not self.seen:
+            return
+        from reprokit.cache import write_atomic
+        try:
+            previous = json.loads(self.state.last_run.read_text())["outcomes"]
+        except (OSError, ValueError, KeyError, TypeError):
+            previous = []
+        merged = {(o["claim"], o["backend"]): o for o in previous if isinstance(o, dict) and "claim" in o}
+        merged.update(self.seen)
+        text = json.dumps({"outcomes": sorted(merged.values(), key=lambda o: (o["claim"], o["backend"]))},
+                          indent=1, default=repr)
+        write_atomic(self.state.last_run, text)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

@@ -154,3 +154,15 @@ def test_another_thread_count_resumes_from_the_ledger(dirs, monkeypatch):
     experiments.run(EXP, "torch", 0)
     monkeypatch.setenv("REPROKIT_THREADS", "2")
     assert experiments.run(EXP, "torch", 0) == {"v": 1} and calls == [1]
+
+
+def test_full_profile_records_a_run_the_quick_profile_cached(dirs, monkeypatch):
+    calls = []
+    monkeypatch.setattr(experiments, "train", lambda exp, b, s: calls.append(1) or {"v": 1})
+    monkeypatch.setattr(settings, "PROFILE", "quick")
+    experiments.run(EXP, "torch", 0)
+    assert ledger.status(experiments.get(EXP), "torch", 0)[0] == "missing"  # quick runs are not recorded
+    monkeypatch.setattr(settings, "PROFILE", "full")
+    assert experiments.run(EXP, "torch", 0) == {"v": 1} and calls == [1]
+    state, entry = ledger.status(experiments.get(EXP), "torch", 0)
+    assert state == "current" and entry["recorded"]["source"] == "cache"
