@@ -53,7 +53,56 @@ def cmd_run(args) -> int:
     if args.workers != "0":
         cmd += ["-n", args.workers]
     print(" ".join(cmd), file=sys.stderr)
-    return subprocess.call(cmd)
+    total = _training_runs([c for c in _claims(args) if c.id in ids], args)
+    return _with_progress(cmd, total)
+
+
+def _training_runs(claims, args) -> int:
+    """How many training runs the selected claims need (for the progress bar)."""
+    from reprokit import check, experiments
+    from reprokit.backends import parse
+    seeds = args.seeds or 3
+    runs = set()
+    for c in claims:
+        smoke = check.mode(c, args.profile) == "smoke"
+        for b in parse(args.backend):
+            if not c.applies_to(b) or c.kind == "time":
+                continue
+            for name in c.experiments:
+                if smoke and experiments.get(name).smoke:
+                    runs.add((name, "smoke", b, 0))  # one seed, more only if it does not learn
+                else:
+                    runs.update((name, "full", b, s) for s in range(seeds))
+    return len(runs)
+
+
+def _with_progress(cmd: list[str], total: int) -> int:
+    """Run pytest; below its output, a bar over the training runs (epochs of the current ones)."""
+    import tempfile
+    import time
+
+    from reprokit import progress
+    with tempfile.TemporaryDirectory(prefix="reprokit-progress-") as folder:
+        proc = subprocess.Popen(cmd, env={**os.environ, progress.ENV: folder})
+        shown, tty = None, sys.stderr.isatty()
+        while proc.poll() is None:
+            time.sleep(0.5)
+            line = progress.bar(*_done_running(folder, total))
+            if line != shown and total:
+                if tty:
+                    print("\r\033[K" + line[:200], end="", file=sys.stderr, flush=True)
+                elif line.split(" | ")[0] != (shown or "").split(" | ")[0]:  # a log: one line per finished run
+                    print(line.split(" | ")[0], file=sys.stderr, flush=True)
+                shown = line
+        if tty and shown:
+            print(file=sys.stderr)
+        return proc.returncode
+
+
+def _done_running(folder: str, total: int) -> tuple[int, int, list[str]]:
+    from reprokit import progress
+    done, running = progress.read(folder)
+    return done, max(total, done), running
 
 
 def cmd_report(args) -> int:
@@ -96,7 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     ls.add_argument("--backend", choices=["keras", "torch"])
     ls.add_argument("--verdict", choices=["reproduces", "nonrepro"], help="by the stated known non-reproductions")
     ls.set_defaults(fn=cmd_list)
-    run = sub.add_parser("run", help="run the claims matching ids or globs through pytest")
+    run = sub.add_parser("run", help="run the claims matching ids or globs through pytest, with a progress bar",
+                         description="Runs `pytest tests/test_claims.py` on the matching claims; a progress bar over "
+                                     "the training runs they need (and the epochs of those running) is drawn below. "
+                                     "Exit code: pytest's (0 all passed, 1 a claim failed, 2+ usage or internal errors).")
     run.add_argument("claims", nargs="+", help="claim ids or globs, e.g. 'imdbq.acc.*'")
     run.add_argument("--backend", default="keras,torch")
     run.add_argument("--profile", default="quick", choices=["quick", "full"])

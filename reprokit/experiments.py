@@ -19,7 +19,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from reprokit import models
+from reprokit import models, progress
 from reprokit.errors import ReprokitError
 
 
@@ -321,8 +321,10 @@ def train(exp: Experiment, backend: str, seed: int) -> dict[str, Any]:
     spec = models.get(exp.model)
     data = exp.data.prepare(seed, "split" if exp.validation_split else "test")
     start = time.perf_counter()
+    progress.start(f"{exp.name}/{backend}-seed{seed}", exp.epochs)
     result, model = bk.fit(spec, exp, data, seed)
     result["wall_s"] = time.perf_counter() - start
+    progress.finish()
     if hasattr(exp.data, "extras"):
         result.update(exp.data.extras(bk, model))
     if isinstance(exp.data, MnistRows):

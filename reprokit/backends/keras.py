@@ -10,6 +10,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from reprokit import models as m  # noqa: E402
+from reprokit import progress  # noqa: E402
 
 if keras.backend.backend() == "tensorflow" and os.environ.get("REPROKIT_DETERMINISTIC", "1") != "0":
     # Same seed, same numbers: TensorFlow picks deterministic kernels (or raises where it has none).
@@ -172,6 +173,7 @@ def fit(spec: m.Model, exp, data, seed: int) -> tuple[dict, keras.Model]:
 
         def on_epoch_end(self, epoch, logs=None):
             times.append(time.perf_counter() - self.t)
+            progress.epoch(len(times))
 
     if data.batches is not None:
         train = {"x": Batches(data.batches, seed, shuffle=True)}

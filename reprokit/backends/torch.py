@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from reprokit import models as m
+from reprokit import progress
 
 if os.environ.get("REPROKIT_THREADS"):  # set by the pytest plugin per xdist worker
     torch.set_num_threads(int(os.environ["REPROKIT_THREADS"]))
@@ -481,6 +482,7 @@ def fit(spec: m.Model, exp, data, seed: int) -> tuple[dict, Network]:
             n += len(xb)
         v = evaluate(model, val, exp.loss)
         times.append(time.perf_counter() - t0)
+        progress.epoch(len(times))
         history["loss"].append(total / n)
         history["accuracy"].append(correct / n)
         history["val_loss"].append(v["loss"])
