@@ -359,7 +359,7 @@ def run(name: str, backend: str, seed: int, smoke: bool = False) -> dict[str, An
     full = not smoke and settings.PROFILE == "full"
 
     def compute() -> dict:
-        if not smoke and (recorded := ledger.lookup(exp, backend, seed, k)) is not None:
+        if not smoke and not settings.RETRAIN and (recorded := ledger.lookup(exp, backend, seed, k)) is not None:
             return recorded
         result = train(exp, backend, seed)
         if full:

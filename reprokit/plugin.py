@@ -49,6 +49,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="quick: what CI affords; full: the documents' exact recipes (default: %(default)s)")
     group.addoption("--seeds", type=int, default=None, metavar="N",
                     help="seeds per training run (default: the profile's)")
+    group.addoption("--retrain", action="store_true",
+                    help="train every run, even those the ledger (results/) already records with the same "
+                         "recipe, data and library versions (by default those are read back)")
     group.addoption("--expected", default=None, metavar="DIR",
                     help="folder of expectation files (default: <rootdir>/expected)")
     group.addoption("--last-run", default=None, metavar="PATH",
@@ -84,6 +87,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
     from reprokit import settings  # the training measurements read profile and seeds from here
     settings.PROFILE, settings.SEEDS = config.getoption("profile"), seeds
+    settings.RETRAIN = config.getoption("retrain")
     if settings.PROFILE == "full":
         from reprokit import ledger
         ledger.commit()  # the code's commit now, before anything trains: the ledger entries carry it

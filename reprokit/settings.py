@@ -7,6 +7,7 @@ from pathlib import Path
 
 PROFILE = "quick"
 SEEDS: int | None = None  # None: the profile's default
+RETRAIN = False  # True: train even where the ledger already records the identical run
 DEFAULT_SEEDS = {"quick": 3, "full": 3}
 CACHE_DIR = Path(os.environ.get("REPROKIT_CACHE_DIR", ".reprokit-cache"))
 RESULTS_DIR = Path(os.environ.get("REPROKIT_RESULTS_DIR", "results"))  # the committed ledger

@@ -166,3 +166,16 @@ def test_full_profile_records_a_run_the_quick_profile_cached(dirs, monkeypatch):
     assert experiments.run(EXP, "torch", 0) == {"v": 1} and calls == [1]
     state, entry = ledger.status(experiments.get(EXP), "torch", 0)
     assert state == "current" and entry["recorded"]["source"] == "cache"
+
+
+def test_retrain_ignores_the_ledger(dirs, monkeypatch):
+    calls = []
+    monkeypatch.setattr(experiments, "train", lambda exp, b, s: calls.append(1) or {"v": len(calls)})
+    experiments.run(EXP, "torch", 0)
+    for p in Path(settings.CACHE_DIR).rglob("*.json"):
+        p.unlink()
+    assert experiments.run(EXP, "torch", 0) == {"v": 1}  # read back from the ledger
+    for p in Path(settings.CACHE_DIR).rglob("*.json"):
+        p.unlink()
+    monkeypatch.setattr(settings, "RETRAIN", True)
+    assert experiments.run(EXP, "torch", 0) == {"v": 2} and calls == [1, 1]
