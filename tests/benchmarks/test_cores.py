@@ -72,3 +72,36 @@ def test_torch_parametrization(benchmark, model, parametrization):
     benchmark.group = f"torch parametrization {model}"
     benchmark.extra_info.update(model=model, parametrization=parametrization)
     benchmark.pedantic(lambda: bk.train_step(built, x, y), rounds=5 if family == "imdb500" else 15, warmup_rounds=2)
+
+
+@pytest.mark.parametrize("model", TORCH_PAIRS)
+def test_keras_parametrization_costs_at_most_20_percent(model):
+    """reprokit's torch cores in Keras's parametrization (one bias, reordered gates, Keras init)
+    keep torch's fused kernels: a training step costs at most 1.2x plain nn.RNN/LSTM/GRU. Decided
+    like the time claims: interleaved rounds after warm-up, median of the per-round ratios."""
+    import time
+
+    import numpy as np
+
+    family = next(f for f, (names, _, _) in CORES.items() if model in names)
+    steps = {p: _setup(model, "torch", family, p) for p in ("keras", "native")}
+    repeat = 1 if family == "imdb500" else 10
+
+    def timed(p: str) -> float:
+        bk, built, x, y = steps[p]
+        t = time.perf_counter()
+        for _ in range(repeat):
+            bk.train_step(built, x, y)
+        return time.perf_counter() - t
+
+    for p in steps:
+        timed(p)
+    rounds = 7 if family == "imdb500" else 15
+    ratios = []
+    for _ in range(rounds):
+        a, b = timed("keras"), timed("native")
+        ratios.append(a / b)
+    median = float(np.median(ratios))
+    print(f"\n{model}: keras/native train step {median:.3f} (q1 {np.quantile(ratios, 0.25):.3f}, "
+          f"q3 {np.quantile(ratios, 0.75):.3f}, {rounds} rounds)")
+    assert median <= 1.2, f"{model}: the Keras parametrization's step costs {median:.2f}x torch's native one"
