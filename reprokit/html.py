@@ -98,14 +98,15 @@ def _range(values: list[float]) -> tuple[float, float]:
     if hi - lo < 1e-9:
         lo, hi = lo - 0.5, hi + 0.5
     margin = (hi - lo) * 0.08
-    return lo - margin, hi + margin
+    return (lo - margin if lo < 0 or lo - margin >= 0 else 0.0), hi + margin  # no negative axis for rates
 
 
 def line_chart(title: str, series: list[tuple[str, str, list[float], bool]], points: list[tuple[str, float, float]],
-               xs: list[Any], ylabel: str, w: int = 360, h: int = 220) -> str:
-    """``series``: (label, colour, values per x, dashed); ``points``: documented values (label, x index, y)."""
+               xs: list[Any], ylabel: str, w: int = 360, h: int = 220, floor: float | None = None) -> str:
+    """``series``: (label, colour, values per x, dashed); ``points``: documented values (label, x
+    index, y); ``floor``: a documented minimum, drawn as a dashed line."""
     pad = 40
-    y0, y1 = _range([v for s in series for v in s[2]] + [p[2] for p in points])
+    y0, y1 = _range([v for s in series for v in s[2]] + [p[2] for p in points] + ([floor] if floor is not None else []))
     n = max(len(xs), 1)
     X = lambda i: pad + (w - pad - 10) * (i + 0.5) / n  # noqa: E731
     Y = lambda v: h - pad - (h - pad - 10) * (v - y0) / (y1 - y0)  # noqa: E731
@@ -115,6 +116,9 @@ def line_chart(title: str, series: list[tuple[str, str, list[float], bool]], poi
         pts = " ".join(f"{X(i):.1f},{Y(v):.1f}" for i, v in enumerate(values) if isinstance(v, (int, float)) and math.isfinite(v))
         dash = ' stroke-dasharray="4 3"' if dashed else ""
         parts.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="1.5"{dash}><title>{_esc(label)}</title></polyline>')
+    if floor is not None:
+        parts.append(f'<line x1="{pad}" x2="{w - 10}" y1="{Y(floor):.1f}" y2="{Y(floor):.1f}" stroke="#000" '
+                     f'stroke-width="2" stroke-dasharray="6 3"><title>document: at least {floor}</title></line>')
     for label, i, v in points:
         parts.append(f'<circle cx="{X(i):.1f}" cy="{Y(v):.1f}" r="4.5" fill="none" stroke="#000" stroke-width="2">'
                      f'<title>{_esc(label)}</title></circle>')
@@ -281,9 +285,11 @@ def adder(runs: dict, docs: dict) -> str:
         doc = docs.get(name, {}).get("accuracy_by_length")
         points = [(f"document: length {i + 1}: {v}", i, v) for i, v in enumerate(doc)] if isinstance(doc, list) else []
         if series:
-            note = "" if points else (f" (document: at least {doc} at every length)" if doc is not None else "")
-            out.append(line_chart(f"{name}: exact-sum accuracy by test length{note}; circles: the document's list",
-                                  series, points, list(range(1, 21)), "accuracy"))
+            floor = doc if isinstance(doc, (int, float)) else None
+            what = "circles: the document's list" if points else \
+                (f"dashed: the document's 'at least {doc}' at every length" if floor is not None else "")
+            out.append(line_chart(f"{name}: exact-sum accuracy by test length (blue keras, red torch, one line per "
+                                  f"seed; {what})", series, points, list(range(1, 21)), "accuracy", floor=floor))
     return "\n".join(out) or "<p>No adder run is recorded yet.</p>"
 
 
