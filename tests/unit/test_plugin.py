@@ -97,3 +97,23 @@ def test_seeds_option_reaches_the_training_runs(project):
                                   "def test_seeds():\n    assert settings.seeds() == [0, 1, 2, 3, 4]\n")
     result = project.runpytest_subprocess("test_seeds.py", "--seeds", "5", "--profile", "full")
     result.assert_outcomes(passed=1)
+
+
+def test_junit_xml_and_last_run_file_carry_the_verdicts(project):
+    """Claim id, document, kind and verdict reach JUnit XML as properties (also under xdist), and
+    the latest-run file the report reads holds each claim's verdict."""
+    import json
+    import xml.etree.ElementTree as ET
+
+    result = project.runpytest_subprocess("--backend", "torch", "-n", "2", "--junitxml=junit.xml")
+    result.assert_outcomes(passed=1, xfailed=1)
+    cases = {}
+    for case in ET.parse(project.path / "junit.xml").iter("testcase"):
+        cases[case.get("name")] = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert cases["demo.params.total[torch]"]["verdict"] == "reproduced"
+    assert cases["demo.params.total[torch]"]["document"] == "003_x.txt"
+    assert cases["demo.params.wrong[torch]"]["verdict"] == "known non-reproduction"
+    assert cases["demo.params.wrong[torch]"]["claim"] == "demo.params.wrong"
+    last = json.loads((project.path / ".reprokit" / "last-run.json").read_text())["outcomes"]
+    assert {(o["claim"], o["verdict"]) for o in last} == {("demo.params.total", "reproduced"),
+                                                         ("demo.params.wrong", "known non-reproduction")}
