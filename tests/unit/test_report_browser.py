@@ -136,6 +136,9 @@ def test_loads_without_errors_and_shows_every_claim(browser, report):
         assert len(catalogue) == 68
         assert catalogue <= shown, f"claims of the catalogue missing from the report: {sorted(catalogue - shown)}"
     assert browser.eval("document.getElementById('shown').textContent") == f"{len(shown)} of {len(shown)} claims shown"
+    runs = html.recorded_runs([0, 1, 2])  # the committed ledger: one curve section per recorded experiment
+    assert browser.eval("document.querySelectorAll('section.experiment').length") == len(runs)
+    assert browser.eval("document.querySelectorAll('figure svg').length") >= 2 * len(runs)
     visible = browser.eval("document.body.innerText")
     assert all(cid in visible for cid in shown)  # rendered, not only in the markup
 
