@@ -186,6 +186,10 @@ def _verdicts(claims: list[Claim], folder: Path, last: dict) -> list[dict]:
                 continue
             verdict, measured = ledger_rows[c.id][b] if c.experiments else ("", "")
             if c.experiments and verdict != "pending":
+                stated = b in c.known_nonrepro
+                verdict = {("reproduced", False): "reproduced", ("not reproduced", True): "known non-reproduction",
+                           ("not reproduced", False): "not reproduced (unexpected)",
+                           ("reproduced", True): "reproduced (stated as non-reproduction)"}[(verdict, stated)]
                 row["cells"][b] = (verdict, measured, "full runs (ledger)")
                 continue
             o = last.get((c.id, b))
@@ -201,7 +205,8 @@ def _verdicts(claims: list[Claim], folder: Path, last: dict) -> list[dict]:
 
 
 def _slug(verdict: str) -> str:
-    return verdict.replace(" ", "-").replace("/", "-")
+    import re
+    return re.sub(r"[^a-z0-9]+", "-", verdict.lower()).strip("-")
 
 
 def verdict_table(rows: list[dict]) -> str:
@@ -350,7 +355,7 @@ applyFilters();
 STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse}
 td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top;font-size:12px}td.q{max-width:28em}
-.v-reproduced{background:#d9f2d9}.v-not-reproduced,.v-failed{background:#f8d0d0}
+.v-reproduced{background:#d9f2d9}.v-not-reproduced-unexpected,.v-reproduced-stated-as-non-reproduction,.v-failed{background:#f8d0d0}
 .v-known-non-reproduction{background:#fde7c7}.v-pending,.v-not-run{color:#888}.v-smoke-passed{background:#e3ecf8}
 figure{display:inline-block;margin:4px}figcaption{font-size:11px;max-width:400px}.filters{margin:.5em 0}
 .filters label{margin-right:1em}.mnist{display:inline-flex;gap:4px;align-items:flex-start;margin:4px}
