@@ -186,10 +186,7 @@ def _verdicts(claims: list[Claim], folder: Path, last: dict) -> list[dict]:
                 continue
             verdict, measured = ledger_rows[c.id][b] if c.experiments else ("", "")
             if c.experiments and verdict != "pending":
-                stated = b in c.known_nonrepro
-                verdict = {("reproduced", False): "reproduced", ("not reproduced", True): "known non-reproduction",
-                           ("not reproduced", False): "not reproduced (unexpected)",
-                           ("reproduced", True): "reproduced (stated as non-reproduction)"}[(verdict, stated)]
+                verdict = report_mod.labelled(c, b, verdict)
                 row["cells"][b] = (verdict, measured, "full runs (ledger)")
                 continue
             o = last.get((c.id, b))

@@ -60,6 +60,14 @@ def summary(claim: claims_mod.Claim, measured: Any) -> str:
     return str(measured)[:160]
 
 
+def labelled(claim: claims_mod.Claim, backend: str, verdict: str) -> str:
+    """A ledger verdict said against ``expected/``: is a non-reproduction the known one?"""
+    stated = backend in claim.known_nonrepro
+    return {("reproduced", False): "reproduced", ("not reproduced", True): "known non-reproduction",
+            ("not reproduced", False): "not reproduced (unexpected)",
+            ("reproduced", True): "reproduced (stated as non-reproduction)"}.get((verdict, stated), verdict)
+
+
 def rows(folder: Path) -> list[dict]:
     out = []
     for claim in claims_mod.load(folder):
@@ -79,6 +87,7 @@ def rows(folder: Path) -> list[dict]:
 def markdown(folder: Path) -> str:
     lines = ["| claim | document value | keras: measured | keras | torch: measured | torch |",
              "|---|---|---|---|---|---|"]
+    by_id = {c.id: c for c in claims_mod.load(folder)}
     for r in rows(folder):
         if r["kind"] not in ("acc", "curve", "order", "pred"):
             continue
@@ -87,7 +96,7 @@ def markdown(folder: Path) -> str:
         cells = [f"`{r['id']}`", doc]
         for b in BACKENDS:
             v, m = r[b]
-            cells += [m.replace("|", "\\|"), v]
+            cells += [m.replace("|", "\\|"), labelled(by_id[r["id"]], b, v)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
