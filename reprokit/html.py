@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -202,7 +203,6 @@ def _verdicts(claims: list[Claim], folder: Path, last: dict) -> list[dict]:
 
 
 def _slug(verdict: str) -> str:
-    import re
     return re.sub(r"[^a-z0-9]+", "-", verdict.lower()).strip("-")
 
 
