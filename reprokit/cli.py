@@ -87,7 +87,8 @@ def _with_progress(cmd: list[str], total: int) -> int:
         shown, tty = None, sys.stderr.isatty()
         while proc.poll() is None:
             time.sleep(0.5)
-            line = progress.bar(*_done_running(folder, total))
+            done, running = progress.read(folder)
+            line = progress.bar(done, max(total, done), running)
             if line != shown and total:
                 if tty:
                     print("\r\033[K" + line[:200], end="", file=sys.stderr, flush=True)
@@ -98,11 +99,6 @@ def _with_progress(cmd: list[str], total: int) -> int:
             print(file=sys.stderr)
         return proc.returncode
 
-
-def _done_running(folder: str, total: int) -> tuple[int, int, list[str]]:
-    from reprokit import progress
-    done, running = progress.read(folder)
-    return done, max(total, done), running
 
 
 def cmd_report(args) -> int:

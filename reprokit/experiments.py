@@ -322,9 +322,11 @@ def train(exp: Experiment, backend: str, seed: int) -> dict[str, Any]:
     data = exp.data.prepare(seed, "split" if exp.validation_split else "test")
     start = time.perf_counter()
     progress.start(f"{exp.name}/{backend}-seed{seed}", exp.epochs)
-    result, model = bk.fit(spec, exp, data, seed)
+    try:
+        result, model = bk.fit(spec, exp, data, seed)
+    finally:
+        progress.finish()  # a failed run must not show as running forever
     result["wall_s"] = time.perf_counter() - start
-    progress.finish()
     if hasattr(exp.data, "extras"):
         result.update(exp.data.extras(bk, model))
     if isinstance(exp.data, MnistRows):

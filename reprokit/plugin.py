@@ -216,11 +216,8 @@ class LastRun:
         if not self.seen:
             return
         from reprokit.cache import write_atomic
-        try:
-            previous = json.loads(self.state.last_run.read_text())["outcomes"]
-        except (OSError, ValueError, KeyError, TypeError):
-            previous = []
-        merged = {(o["claim"], o["backend"]): o for o in previous if isinstance(o, dict) and "claim" in o}
+        from reprokit.html import load_last_run  # the one reader of this file (no framework import)
+        merged = load_last_run(self.state.last_run)
         merged.update(self.seen)
         text = json.dumps({"outcomes": sorted(merged.values(), key=lambda o: (o["claim"], o["backend"]))},
                           indent=1, default=repr)
