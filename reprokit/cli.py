@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(fn=cmd_run)
     rep = sub.add_parser("report", help="the verdict table (Markdown) or the HTML report, from the ledger and the latest run",
                          description="Without options: the Markdown verdict table of the ledger's full runs on stdout.")
-    rep.add_argument("--readme", metavar="README", help="write the Markdown table into README between its verdict markers")
+    rep.add_argument("--readme", metavar="README", help="write the verdict and cost tables into README between their markers")
     rep.add_argument("--html", metavar="PATH", help="write the self-contained HTML report (verdicts, curves, sweeps, "
                                                     "adder, MNIST confusion, timing ratios) to PATH")
     rep.add_argument("--last-run", default=".reprokit/last-run.json", metavar="PATH",

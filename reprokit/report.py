@@ -19,6 +19,7 @@ from reprokit.compare import _stat_leaves
 
 BACKENDS = ("keras", "torch")
 START, END = "<!-- verdicts:start -->", "<!-- verdicts:end -->"
+COST_START, COST_END = "<!-- cost:start -->", "<!-- cost:end -->"
 
 
 def _fmt(x: Any) -> str:
@@ -101,11 +102,43 @@ def markdown(folder: Path) -> str:
     return "\n".join(lines)
 
 
+def cost() -> str:
+    """What the full profile's training costs, from the wall times the ledger records: per document
+    family and backend, the runs recorded of those the full profile needs and their summed minutes."""
+    seeds = range(settings.DEFAULT_SEEDS["full"])
+    families: dict[str, dict[str, list]] = {}
+    for exp in experiments.EXPERIMENTS.values():
+        fam = families.setdefault(exp.name.split(".")[0], {b: [0, 0, 0.0] for b in BACKENDS})
+        for b in BACKENDS:
+            for seed in seeds:
+                fam[b][1] += 1
+                state, entry = ledger.status(exp, b, seed)
+                if state == "current":
+                    fam[b][0] += 1
+                    fam[b][2] += float(entry["result"].get("wall_s", 0.0))
+    lines = ["| family | keras: runs recorded | keras: minutes | torch: runs recorded | torch: minutes |",
+             "|---|---|---|---|---|"]
+    total = {b: [0, 0, 0.0] for b in BACKENDS}
+    for name, fam in families.items():
+        cells = [f"`{name}`"]
+        for b in BACKENDS:
+            got, need, secs = fam[b]
+            total[b] = [total[b][0] + got, total[b][1] + need, total[b][2] + secs]
+            cells += [f"{got} of {need}", f"{secs / 60:.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("| **all** | " + " | ".join(f"{total[b][0]} of {total[b][1]} | {total[b][2] / 60:.1f}" for b in BACKENDS) + " |")
+    return "\n".join(lines)
+
+
+def _replace(text: str, start: str, end: str, body: str, readme: Path) -> str:
+    if start not in text or end not in text:
+        raise SystemExit(f"{readme}: no {start} ... {end} markers to put the table between")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return head + start + "\n" + body + "\n" + end + tail
+
+
 def update_readme(readme: Path, folder: Path) -> None:
-    """Replace the table between the README's verdict markers."""
-    text = readme.read_text()
-    if START not in text or END not in text:
-        raise SystemExit(f"{readme}: no {START} ... {END} markers to put the table between")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    readme.write_text(head + START + "\n" + markdown(folder) + "\n" + END + tail)
+    """Replace the verdict table and the cost table between the README's markers."""
+    text = _replace(readme.read_text(), START, END, markdown(folder), readme)
+    readme.write_text(_replace(text, COST_START, COST_END, cost(), readme))

@@ -31,3 +31,13 @@ def test_recorded_runs_give_the_stated_verdict(claim, backend, verdict, measured
     stated = "not reproduced" if backend in claim.known_nonrepro else "reproduced"
     assert verdict == stated, (f"{claim.id} [{backend}]: the ledger's full runs give '{verdict}' ({measured}), "
                                f"expected/ states '{stated}': update known_nonrepro or rerun the full profile")
+
+
+def test_readme_tables_are_generated_from_this_ledger(tmp_path):
+    """The README's verdict and cost tables are what `reprokit report --readme` makes of the
+    committed ledger: regenerate them after recording runs."""
+    copy = tmp_path / "README.md"
+    copy.write_text((ROOT / "README.md").read_text())
+    report.update_readme(copy, ROOT / "expected")
+    assert copy.read_text() == (ROOT / "README.md").read_text(), \
+        "README.md is out of date with results/: run `reprokit report --readme README.md`"
