@@ -3,7 +3,7 @@
     REPROKIT_DATA_DIR=../shared/data python tools/levers.py [--out results/levers.json]
 
 Run it with the machine otherwise idle: the figures are ratios of epoch (or step) times taken in
-one invocation, minutes apart. Every training case times the second of two epochs of a real
+one invocation, minutes apart, each time the median of ``--repeat`` fresh repetitions. Every training case times the second of two epochs of a real
 experiment (the first includes tracing and warm-up): ``imdbq.rmsprop10`` (the tiny IMDB-Q model,
 whole data) and ``mnist.rnn128`` on its first 12,800 images (a mid-sized core). What it measures:
 
@@ -132,11 +132,24 @@ def together(*procs) -> list[dict]:
     return [_result(p) for p in procs]
 
 
+REPEAT = 3
+
+
+def med(spawn, key: str) -> list[float]:
+    """Median over REPEAT repetitions of one measurement (its processes started anew each time):
+    single epochs of the small models vary by up to 1.7x from run to run here."""
+    runs = [together(*spawn()) for _ in range(REPEAT)]
+    return [statistics.median(r[i][key] for r in runs) for i in range(len(runs[0]))]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", help="also write the figures as JSON (with the machine) to this file")
+    ap.add_argument("--repeat", type=int, default=3, help="repetitions per measurement; the median is kept (default 3)")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    global REPEAT
+    REPEAT = args.repeat
     if args.child:
         print(json.dumps(child(*args.child)))
         return
@@ -149,33 +162,32 @@ def main() -> None:
         print(f"{lever:<34} {case:<6} {a:<34} {ta:8.3f}s  {b:<34} {tb:8.3f}s  {tb / ta:5.2f}x", flush=True)
 
     for case in CASES:
-        one = together(_spawn("torch", case, threads=1))[0]["epoch_s"]
-        two = together(_spawn("torch", case, threads=2))[0]["epoch_s"]
+        one = med(lambda: [_spawn("torch", case, threads=1)], "epoch_s")[0]
+        two = med(lambda: [_spawn("torch", case, threads=2)], "epoch_s")[0]
         row("threads, one torch training", case, "1 thread", one, "2 threads", two)
-        pair2 = max(r["epoch_s"] for r in together(_spawn("torch", case, threads=2), _spawn("torch", case, threads=2)))
-        pair1 = max(r["epoch_s"] for r in together(_spawn("torch", case, threads=1), _spawn("torch", case, threads=1)))
+        pair2 = max(med(lambda: [_spawn("torch", case, threads=2), _spawn("torch", case, threads=2)], "epoch_s"))
+        pair1 = max(med(lambda: [_spawn("torch", case, threads=1), _spawn("torch", case, threads=1)], "epoch_s"))
         row("threads, two torch side by side", case, "1 thread each", pair1, "2 threads each", pair2)
-        k_alone = together(_spawn("keras", case))[0]["epoch_s"]
-        k_side, t_side = (r["epoch_s"] for r in together(_spawn("keras", case), _spawn("torch", case)))
+        k_alone = med(lambda: [_spawn("keras", case)], "epoch_s")[0]
+        k_side, t_side = med(lambda: [_spawn("keras", case), _spawn("torch", case)], "epoch_s")
         row("backends side by side (keras)", case, "alone, 1 thread", k_alone, "beside torch", k_side)
         row("backends side by side (torch)", case, "alone, 1 thread", one, "beside keras", t_side)
-        nodet = together(_spawn("keras", case, deterministic=False))[0]["epoch_s"]
+        nodet = med(lambda: [_spawn("keras", case, deterministic=False)], "epoch_s")[0]
         row("TF op determinism", case, "off", nodet, "on", k_alone)
-        jit = together(_spawn("keras", case, "jit", deterministic=False))[0]["epoch_s"]
+        jit = med(lambda: [_spawn("keras", case, "jit", deterministic=False)], "epoch_s")[0]
         row("keras jit_compile (XLA)", case, "off", nodet, "on", jit)
-        tfdata = together(_spawn("keras", case, "tfdata"))[0]["epoch_s"]
+        tfdata = med(lambda: [_spawn("keras", case, "tfdata")], "epoch_s")[0]
         row("keras input: tf.data cached", case, "fit(numpy), shuffled", k_alone, "tf.data, cached, prefetch", tfdata)
-        gather = together(_spawn("torch", case, "gather"))[0]["gather_s"]
+        gather = med(lambda: [_spawn("torch", case, "gather")], "gather_s")[0]
         row("torch input: per-batch gather", case, "whole epoch", one, "its gathers alone", gather)
         for backend in ("keras", "torch"):
-            g = together(_spawn(backend, case, "group"))[0]
-            row(f"grouped seeds, bound ({backend})", case, "3 steps of 1 batch", 3 * g["step1_s"], "1 step of 3 batches",
-                g["step3_s"])
+            s1, s3 = (med(lambda: [_spawn(backend, case, "group")], k)[0] for k in ("step1_s", "step3_s"))
+            row(f"grouped seeds, bound ({backend})", case, "3 steps of 1 batch", 3 * s1, "1 step of 3 batches", s3)
     if args.out:
         import reprokit.ledger as ledger
         with open(args.out, "w") as f:
             json.dump({"device": ledger.device(), "python": platform.python_version(), "commit": ledger.commit(),
-                       "method": __doc__, "rows": rows}, f, indent=1)
+                       "method": __doc__, "repeat": REPEAT, "rows": rows}, f, indent=1)
 
 
 if __name__ == "__main__":
