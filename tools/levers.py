@@ -89,7 +89,6 @@ def _gather(exp) -> dict:
 
 def _group(exp, backend: str) -> dict:
     """Median step time on one batch and on three batches at once (20 steps each, after 5)."""
-    import numpy as np
     from reprokit import models
     from reprokit.backends import load
     bk = load(backend)
