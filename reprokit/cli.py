@@ -100,7 +100,6 @@ def _with_progress(cmd: list[str], total: int) -> int:
         return proc.returncode
 
 
-
 def cmd_report(args) -> int:
     from reprokit import report
     if args.html:
