@@ -13,7 +13,10 @@ whole data) and ``mnist.rnn128`` on its first 12,800 images (a mid-sized core). 
 - input pipeline: Keras ``fit`` from NumPy arrays (what reprokit does) vs a cached, prefetched
   ``tf.data`` pipeline of the same batches; torch's per-batch gather as a share of the epoch;
 - grouped seeds, the bound: one training step on 3 batches at once vs 3 steps on one batch each
-  (what training 3 seeds as one grouped model could save at most, before the grouping's own cost).
+  (what training 3 seeds as one grouped model could save at most, before the grouping's own cost);
+- Keras ``steps_per_execution`` 32 (what reprokit's ``fit`` uses) vs 1, also on the ready-batch
+  index task (``index.simple2``) and the binary adder (``binadd.h3.l3.ce``), whole data. It leaves
+  the numbers identical (tests/unit/test_ledger_reproduces.py); ``--only spe`` measures just this.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ import subprocess
 import sys
 import time
 
-CASES = {"imdbq": ("imdbq.rmsprop10", None), "mnist": ("mnist.rnn128", 12800)}
+CASES = {"imdbq": ("imdbq.rmsprop10", None), "mnist": ("mnist.rnn128", 12800),
+         "index": ("index.simple2", None), "binadd": ("binadd.h3.l3.ce", None)}
 
 
 def _experiment(case: str):
@@ -109,15 +113,18 @@ def _group(exp, backend: str) -> dict:
     return out
 
 
-def _env(threads: int, deterministic: bool = True) -> dict:
+def _env(threads: int, deterministic: bool = True, steps_per_execution: int = 32) -> dict:
     return {**os.environ, "KERAS_BACKEND": "tensorflow", "REPROKIT_THREADS": str(threads),
             "TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": str(threads),
-            "OMP_NUM_THREADS": str(threads), "REPROKIT_DETERMINISTIC": "1" if deterministic else "0"}
+            "OMP_NUM_THREADS": str(threads), "REPROKIT_DETERMINISTIC": "1" if deterministic else "0",
+            "REPROKIT_STEPS_PER_EXECUTION": str(steps_per_execution)}
 
 
-def _spawn(backend: str, case: str, mode: str = "fit", threads: int = 1, deterministic: bool = True):
+def _spawn(backend: str, case: str, mode: str = "fit", threads: int = 1, deterministic: bool = True,
+           steps_per_execution: int = 32):
     return subprocess.Popen([sys.executable, __file__, "--child", backend, case, mode], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, env=_env(threads, deterministic))
+                            stderr=subprocess.DEVNULL, text=True,
+                            env=_env(threads, deterministic, steps_per_execution))
 
 
 def _result(proc) -> dict:
@@ -145,6 +152,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", help="also write the figures as JSON (with the machine) to this file")
     ap.add_argument("--repeat", type=int, default=3, help="repetitions per measurement; the median is kept (default 3)")
+    ap.add_argument("--only", choices=["spe"], help="measure only this lever (spe: Keras steps_per_execution)")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     global REPEAT
@@ -160,7 +168,11 @@ def main() -> None:
         rows.append({"lever": lever, "case": case, "a": a, "a_s": ta, "b": b, "b_s": tb, "b_over_a": tb / ta})
         print(f"{lever:<34} {case:<6} {a:<34} {ta:8.3f}s  {b:<34} {tb:8.3f}s  {tb / ta:5.2f}x", flush=True)
 
-    for case in CASES:
+    for case in CASES if args.only == "spe" else ():
+        spe1 = med(lambda: [_spawn("keras", case, steps_per_execution=1)], "epoch_s")[0]
+        spe32 = med(lambda: [_spawn("keras", case, steps_per_execution=32)], "epoch_s")[0]
+        row("keras steps_per_execution", case, "1 step per call", spe1, "32 steps per call", spe32)
+    for case in ("imdbq", "mnist") if args.only is None else ():
         one = med(lambda: [_spawn("torch", case, threads=1)], "epoch_s")[0]
         two = med(lambda: [_spawn("torch", case, threads=2)], "epoch_s")[0]
         row("threads, one torch training", case, "1 thread", one, "2 threads", two)

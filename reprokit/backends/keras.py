@@ -100,10 +100,21 @@ def loss_and_gradients(model: keras.Model, spec: m.Model, x: np.ndarray, y: np.n
 
 
 def compile(model: keras.Model, spec: m.Model, optimizer: str, learning_rate: float,
-            loss: str | None = None, **kw) -> None:
+            loss: str | None = None, steps_per_execution: int = 1, **kw) -> None:
     opt = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop,
            "sgd": keras.optimizers.SGD}[optimizer](learning_rate=learning_rate, **kw)
-    model.compile(optimizer=opt, loss=_loss(spec, loss), metrics=["accuracy"])
+    model.compile(optimizer=opt, loss=_loss(spec, loss), metrics=["accuracy"],
+                  steps_per_execution=steps_per_execution)
+
+
+# Batches ``fit`` and ``evaluate`` run per call into TensorFlow's graph. The same steps in the same
+# order, so the numbers are identical to one batch per call (tests/unit/test_ledger_reproduces.py);
+# it saves the per-call overhead that dominates the tiny models (tools/levers.py measures it).
+_spe = os.environ.get("REPROKIT_STEPS_PER_EXECUTION", "32")
+if not _spe.isdigit() or int(_spe) < 1:
+    from reprokit.errors import ReprokitError
+    raise ReprokitError(f"REPROKIT_STEPS_PER_EXECUTION={_spe!r}: give a whole number of steps >= 1")
+STEPS_PER_EXECUTION = int(_spe)
 
 
 def optimizer_params(model: keras.Model) -> int:
@@ -164,7 +175,7 @@ def fit(spec: m.Model, exp, data, seed: int) -> tuple[dict, keras.Model]:
 
     keras.utils.set_random_seed(seed)
     model = build(spec, seed)
-    compile(model, spec, exp.optimizer, exp.learning_rate, loss=exp.loss)
+    compile(model, spec, exp.optimizer, exp.learning_rate, loss=exp.loss, steps_per_execution=STEPS_PER_EXECUTION)
     times: list[float] = []
 
     class EpochTimer(keras.callbacks.Callback):

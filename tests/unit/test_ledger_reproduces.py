@@ -1,0 +1,57 @@
+"""The committed ledger reproduces from the committed code: the cheapest recorded full runs,
+retrained in a fresh process at one thread (as the full profile trains), give the recorded numbers
+to the last bit. This keeps the ledger honest (CI reads recorded runs back instead of training
+them) and is the gate for speed levers: one that changes a single bit fails here and must change
+the recipe (and the ledger) instead."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from reprokit import ledger
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCRIPT = textwrap.dedent("""
+    import json, sys
+    from reprokit import experiments
+    r = experiments.train(experiments.get(sys.argv[1]), sys.argv[2], int(sys.argv[3]))
+    print("RESULT" + json.dumps(r))
+""")
+
+# One experiment fed from arrays and one from ready batches (a Keras PyDataset), in both backends.
+RUNS = [(name, backend, seed) for name, seed in (("binadd.h3.l3.ce", 0), ("index.simple2", 1))
+        for backend in ("torch", "keras")]
+
+
+def _numbers(result: dict) -> dict:
+    return {k: v for k, v in result.items() if k not in ("wall_s", "epoch_s")}  # times differ, numbers must not
+
+
+@pytest.mark.parametrize("name, backend, seed", RUNS, ids=[f"{n}/{b}-seed{s}" for n, b, s in RUNS])
+def test_recorded_run_reproduces_bit_for_bit(name, backend, seed):
+    pytest.importorskip({"torch": "torch", "keras": "keras"}[backend])
+    if not os.environ.get("REPROKIT_DATA_DIR"):
+        pytest.skip("needs the data: set REPROKIT_DATA_DIR")
+    entry = json.loads((ROOT / "results" / "runs" / name / f"{backend}-seed{seed}.json").read_text())
+    if entry["recorded"]["device"] != ledger.device():
+        pytest.skip(f"recorded on {entry['recorded']['device']}, this is {ledger.device()}: "
+                    "float results may differ between processors")
+    env = {**os.environ, "REPROKIT_THREADS": "1", "OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
+           "TF_NUM_INTEROP_THREADS": "1", "KERAS_BACKEND": "tensorflow"}
+    out = subprocess.run([sys.executable, "-c", SCRIPT, name, backend, str(seed)], capture_output=True, text=True,
+                         env=env, timeout=600, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT"))
+    retrained, recorded = _numbers(json.loads(line[len("RESULT"):])), _numbers(entry["result"])
+    differ = [k for k in recorded if retrained.get(k) != recorded[k]]
+    assert not differ, (f"{name}/{backend}-seed{seed}: retrained {differ} differ from the ledger entry recorded at "
+                        f"{entry['recorded']['commit'][:7]}, e.g. {differ[0]}: {str(retrained.get(differ[0]))[:160]} "
+                        f"vs {str(recorded[differ[0]])[:160]}")
