@@ -16,7 +16,9 @@ whole data) and ``mnist.rnn128`` on its first 12,800 images (a mid-sized core). 
   (what training 3 seeds as one grouped model could save at most, before the grouping's own cost);
 - Keras ``steps_per_execution`` 32 (what reprokit's ``fit`` uses) vs 1, also on the ready-batch
   index task (``index.simple2``) and the binary adder (``binadd.h3.l3.ce``), whole data. It leaves
-  the numbers identical (tests/unit/test_ledger_reproduces.py); ``--only spe`` measures just this.
+  the numbers identical (tests/unit/test_ledger_reproduces.py); ``--only spe`` measures just this;
+- ``torch.compile`` of the whole torch model (its recurrent core runs eagerly: dynamo does not
+  trace ``nn.RNN/LSTM/GRU``) vs eager; ``--only compile`` measures just this.
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ def child(backend: str, case: str, mode: str) -> dict:
         import keras
         compile_ = keras.Model.compile
         keras.Model.compile = lambda self, *a, **k: compile_(self, *a, **{**k, "jit_compile": True})
+    if mode == "compile":
+        import torch
+        from reprokit.backends import torch as tb
+        build = tb.build
+        tb.build = lambda *a, **k: torch.compile(build(*a, **k))
     if mode == "tfdata":
         return _tfdata(exp)
     if mode == "gather":
@@ -152,7 +159,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", help="also write the figures as JSON (with the machine) to this file")
     ap.add_argument("--repeat", type=int, default=3, help="repetitions per measurement; the median is kept (default 3)")
-    ap.add_argument("--only", choices=["spe"], help="measure only this lever (spe: Keras steps_per_execution)")
+    ap.add_argument("--only", choices=["spe", "compile"],
+                    help="measure only this lever (spe: Keras steps_per_execution; compile: torch.compile)")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     global REPEAT
@@ -172,6 +180,10 @@ def main() -> None:
         spe1 = med(lambda: [_spawn("keras", case, steps_per_execution=1)], "epoch_s")[0]
         spe32 = med(lambda: [_spawn("keras", case, steps_per_execution=32)], "epoch_s")[0]
         row("keras steps_per_execution", case, "1 step per call", spe1, "32 steps per call", spe32)
+    for case in ("imdbq", "mnist") if args.only == "compile" else ():
+        eager = med(lambda: [_spawn("torch", case)], "epoch_s")[0]
+        compiled = med(lambda: [_spawn("torch", case, "compile")], "epoch_s")[0]
+        row("torch.compile", case, "eager", eager, "torch.compile(model)", compiled)
     for case in ("imdbq", "mnist") if args.only is None else ():
         one = med(lambda: [_spawn("torch", case, threads=1)], "epoch_s")[0]
         two = med(lambda: [_spawn("torch", case, threads=2)], "epoch_s")[0]
