@@ -107,9 +107,9 @@ def compile(model: keras.Model, spec: m.Model, optimizer: str, learning_rate: fl
                   steps_per_execution=steps_per_execution)
 
 
-# Batches ``fit`` and ``evaluate`` run per call into TensorFlow's graph. The same steps in the same
-# order, so the numbers are identical to one batch per call (tests/unit/test_ledger_reproduces.py);
-# it saves the per-call overhead that dominates the tiny models (tools/levers.py measures it).
+# Training and evaluation steps per call into TensorFlow's graph in ``fit``: the same steps in the
+# same order, so the numbers are identical to one step per call (tests/unit/test_ledger_reproduces.py),
+# without the per-call overhead that dominates the tiny models (tools/levers.py --only spe).
 _spe = os.environ.get("REPROKIT_STEPS_PER_EXECUTION", "32")
 if not _spe.isdigit() or int(_spe) < 1:
     from reprokit.errors import ReprokitError
