@@ -4,13 +4,11 @@ in native PyTorch and in Keras on TensorFlow (op determinism on, as reprokit's K
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
+from fresh_process import run_json
 
 SCRIPT = textwrap.dedent("""
     import dataclasses, json, sys
@@ -26,12 +24,7 @@ SCRIPT = textwrap.dedent("""
 
 
 def _train(backend: str, seed: int) -> dict:
-    env = {**os.environ, "REPROKIT_THREADS": "1", "OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", SCRIPT, backend, str(seed)], capture_output=True, text=True,
-                         env=env, timeout=600)
-    assert out.returncode == 0, out.stderr[-3000:]
-    line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT"))
-    return json.loads(line[len("RESULT"):])
+    return run_json(SCRIPT, backend, str(seed))
 
 
 @pytest.mark.parametrize("backend", ["torch", "keras"])

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from fresh_process import run_json
 
 from reprokit import ledger
 
@@ -44,13 +43,7 @@ def test_recorded_run_reproduces_bit_for_bit(name, backend, seed):
     if entry["recorded"]["device"] != ledger.device():
         pytest.skip(f"recorded on {entry['recorded']['device']}, this is {ledger.device()}: "
                     "float results may differ between processors")
-    env = {**os.environ, "REPROKIT_THREADS": "1", "OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
-           "TF_NUM_INTEROP_THREADS": "1", "KERAS_BACKEND": "tensorflow"}
-    out = subprocess.run([sys.executable, "-c", SCRIPT, name, backend, str(seed)], capture_output=True, text=True,
-                         env=env, timeout=600, cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-3000:]
-    line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT"))
-    retrained, recorded = _numbers(json.loads(line[len("RESULT"):])), _numbers(entry["result"])
+    retrained, recorded = _numbers(run_json(SCRIPT, name, backend, str(seed))), _numbers(entry["result"])
     differ = [k for k in recorded if retrained.get(k) != recorded[k]]
     assert not differ, (f"{name}/{backend}-seed{seed}: retrained {differ} differ from the ledger entry recorded at "
                         f"{entry['recorded']['commit'][:7]}, e.g. {differ[0]}: {str(retrained.get(differ[0]))[:160]} "
