@@ -120,15 +120,17 @@ def _group(exp, backend: str) -> dict:
     return out
 
 
-def _env(threads: int, deterministic: bool = True, steps_per_execution: int = 32) -> dict:
-    return {**os.environ, "KERAS_BACKEND": "tensorflow", "REPROKIT_THREADS": str(threads),
-            "TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": str(threads),
-            "OMP_NUM_THREADS": str(threads), "REPROKIT_DETERMINISTIC": "1" if deterministic else "0",
-            "REPROKIT_STEPS_PER_EXECUTION": str(steps_per_execution)}
+def _env(threads: int, deterministic: bool = True, steps_per_execution: int | None = None) -> dict:
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "REPROKIT_THREADS": str(threads),
+           "TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": str(threads),
+           "OMP_NUM_THREADS": str(threads), "REPROKIT_DETERMINISTIC": "1" if deterministic else "0"}
+    if steps_per_execution is not None:  # else reprokit's own default
+        env["REPROKIT_STEPS_PER_EXECUTION"] = str(steps_per_execution)
+    return env
 
 
 def _spawn(backend: str, case: str, mode: str = "fit", threads: int = 1, deterministic: bool = True,
-           steps_per_execution: int = 32):
+           steps_per_execution: int | None = None):
     return subprocess.Popen([sys.executable, __file__, "--child", backend, case, mode], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True,
                             env=_env(threads, deterministic, steps_per_execution))

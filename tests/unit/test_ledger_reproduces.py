@@ -6,17 +6,13 @@ the recipe (and the ledger) instead."""
 
 from __future__ import annotations
 
-import json
 import os
 import textwrap
-from pathlib import Path
 
 import pytest
 from fresh_process import run_json
 
-from reprokit import ledger
-
-ROOT = Path(__file__).resolve().parents[2]
+from reprokit import experiments, ledger
 
 SCRIPT = textwrap.dedent("""
     import json, sys
@@ -39,7 +35,8 @@ def test_recorded_run_reproduces_bit_for_bit(name, backend, seed):
     pytest.importorskip({"torch": "torch", "keras": "keras"}[backend])
     if not os.environ.get("REPROKIT_DATA_DIR"):
         pytest.skip("needs the data: set REPROKIT_DATA_DIR")
-    entry = json.loads((ROOT / "results" / "runs" / name / f"{backend}-seed{seed}.json").read_text())
+    state, entry = ledger.status(experiments.get(name), backend, seed)
+    assert state == "current", f"{name}/{backend}-seed{seed}: the ledger entry is {state}; record the run again"
     if entry["recorded"]["device"] != ledger.device():
         pytest.skip(f"recorded on {entry['recorded']['device']}, this is {ledger.device()}: "
                     "float results may differ between processors")
