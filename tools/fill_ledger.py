@@ -1,0 +1,46 @@
+"""Fill the ledger of full runs with more seeds, resumably, one backend per process.
+
+    python tools/fill_ledger.py --backend torch --seeds 3-19 binadd. imdbq.rmsprop10 index.
+
+Runs are visited seed-major (every experiment's seed k before any seed k+1), so an interrupted
+fill leaves each experiment with a contiguous block of seeds. Each finished run is recorded in
+``results/runs/`` exactly as the full profile records it (``experiments.run`` with the profile set
+to full); a run already recorded with the same key is read back, not retrained. Run it with one
+thread per process (the README's "Verdicts of the last full run" shows the environment).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def _seeds(text: str) -> list[int]:
+    lo, _, hi = text.partition("-")
+    return list(range(int(lo), int(hi or lo) + 1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("prefixes", nargs="+", help="experiment names or name prefixes (e.g. binadd.)")
+    parser.add_argument("--backend", required=True)
+    parser.add_argument("--seeds", type=_seeds, required=True, metavar="LO-HI")
+    args = parser.parse_args(argv)
+    from reprokit import experiments, ledger, settings
+    settings.PROFILE = "full"
+    ledger.commit()  # the commit now, before anything trains
+    names = [n for n in experiments.EXPERIMENTS if any(n == p or n.startswith(p) for p in args.prefixes)]
+    if not names:
+        print(f"no experiment matches {args.prefixes}", file=sys.stderr)
+        return 2
+    for seed in args.seeds:
+        for name in names:
+            start = time.perf_counter()
+            experiments.run(name, args.backend, seed)
+            print(f"{name} {args.backend} seed {seed}: {time.perf_counter() - start:.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
