@@ -15,9 +15,9 @@ def claim_test(fn: Callable) -> Callable:
     return fn
 
 
-def verify(claim, backend: str) -> Any:
-    """Measure ``claim`` in ``backend`` and compare with its documented value; returns the
-    measured value, raises AssertionError naming both values where they disagree."""
+def verify(claim, backend: str, outcome) -> None:
+    """Compare a claim's ``outcome`` (the ``outcome`` fixture: measured and judged) with the
+    verdict ``expected/`` states; raises with the numbers that decided it where they differ."""
     __tracebackhide__ = True
     from reprokit.check import verify as _verify
-    return _verify(claim, backend)
+    _verify(claim, backend, outcome)

@@ -1,19 +1,30 @@
-"""Deciding one claim in one backend.
+"""Deciding one claim in one backend: measure it, then ask ``reprokit.verdict.judge``.
 
-In the full profile (and in the quick profile for claims whose runs are cheap) a claim is decided
-by measuring it: a *verdict*. In the quick profile a claim reading an expensive experiment is a
-*smoke* check instead: a reduced run of each such experiment must learn, and the ledger's recorded
-full runs (``results/``) must still give the verdict ``expected/`` states.
+A training claim is judged at the seed counts of ``verdict.LOOKS`` in turn (3, 5, 10, 20, up to
+its family's seed budget, ``experiments.SEED_BUDGET``) until it is decided. Its runs come from
+``source``:
+
+- ``"train"``: the run cache, else the ledger, else training. The full profile goes up to the
+  budget; the quick profile never trains past the seeds the ledger records (its first look, 3
+  seeds, it trains where they are missing).
+- ``"ledger"``: recorded full runs only (the report, and the quick profile's check of expensive
+  claims). ``None`` when the ledger holds fewer than the first look.
+
+In the quick profile a claim reading an expensive experiment is a *smoke* check: a reduced run of
+each such experiment must learn, and the ledger's recorded full runs must give the verdict
+``expected/`` states.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
-from reprokit import measures
-from reprokit.claims import Claim, _family
-from reprokit.compare import COMPARISONS, equal
+from reprokit import measures, settings
+from reprokit.claims import Claim
+from reprokit.compare import equal
 from reprokit.measures import MEASURES
+from reprokit.verdict import NotReproduced, Outcome, Undecided, Verdict, judge, looks_for, stated
 
 
 def mode(claim: Claim, profile: str) -> str:
@@ -24,75 +35,150 @@ def mode(claim: Claim, profile: str) -> str:
     return "smoke" if any(get(name).smoke for name in claim.experiments) else "verdict"
 
 
-def _compare(claim: Claim, backend: str, measured: Any) -> None:
-    __tracebackhide__ = True
-    try:
-        COMPARISONS[claim.compare](measured, claim.expected_for(backend), claim.tolerance)
-    except AssertionError as exc:
-        shown = repr(measured)
-        raise AssertionError(f"{claim.id} [{backend}] does not reproduce: {exc}\n"
-                             f"  measured: {shown if len(shown) < 600 else shown[:600] + '...'}\n"
-                             f"  document {claim.document}: {claim.quote!r}") from None
+def recorded_seeds(names: list[str], backend: str) -> int:
+    """How many seeds 0, 1, 2, ... the ledger records (current) for every one of ``names``."""
+    from reprokit import experiments, ledger
+    count = None
+    for name in names:
+        exp, n = experiments.get(name), 0
+        while ledger.status(exp, backend, n)[0] == "current":
+            n += 1
+        count = n if count is None else min(count, n)
+    return count or 0
 
 
-def verify(claim: Claim, backend: str) -> Any:
-    __tracebackhide__ = True
-    from reprokit import settings
-    if mode(claim, settings.PROFILE) == "smoke":
-        return smoke(claim, backend)
+def seed_cap(claim: Claim) -> int:
+    from reprokit import experiments
+    return settings.SEEDS or experiments.seed_budget(claim.experiments)
+
+
+def looks(claim: Claim, backend: str, source: str) -> list[int]:
+    """The seed counts at which this claim is judged, in turn."""
+    planned = list(looks_for(seed_cap(claim)))
+    if source == "train" and settings.PROFILE == "full":
+        return planned
+    have = recorded_seeds(claim.experiments, backend)
+    allowed = [n for n in planned if n <= have]
+    return allowed or (planned[:1] if source == "train" else [])
+
+
+def decide(claim: Claim, backend: str, source: str = "train", seeds: list[int] | None = None) -> Outcome | None:
+    """Measure ``claim`` in ``backend`` and judge it (``None``: ``source="ledger"`` and the ledger
+    does not yet hold the first look's seeds). ``seeds``: the seeds to read, in order (default
+    0, 1, 2, ...; the reseeding-stability test passes another block)."""
+    from reprokit import experiments, ledger
+    if not claim.experiments:
+        return _exact(claim, backend)
+    outcome = None
+    planned = looks(claim, backend, source) if seeds is None else [n for n in looks_for(seed_cap(claim)) if n <= len(seeds)]
+    for n in planned:
+        use = list(range(n)) if seeds is None else seeds[:n]
+        if source == "ledger":
+            got = {}
+            for name in claim.experiments:
+                got[name], missing = ledger.results(experiments.get(name), backend, use)
+                if missing:  # a stale or corrupt entry among them
+                    return outcome
+            fetch = lambda name, _b, got=got: got[name]  # noqa: E731
+        else:
+            fetch = lambda name, b, use=use: [experiments.run(name, b, seed) for seed in use]  # noqa: E731
+        seen: dict[str, list[dict]] = {}
+
+        def reading(name: str, b: str, fetch=fetch, seen=seen) -> list[dict]:
+            seen[name] = fetch(name, b)
+            return seen[name]
+        measures.RUNS = reading
+        try:
+            measured = MEASURES[claim.measure](backend, **claim.args)
+        finally:
+            measures.RUNS = None
+        learned = {name: [sum(experiments.learned(name, r) for r in rs), len(rs)] for name, rs in seen.items()}
+        outcome = judge(claim, backend, measured, seeds=n, cap=seed_cap(claim), learned=learned)
+        if outcome.decided:
+            break
+    return outcome
+
+
+def _exact(claim: Claim, backend: str) -> Outcome:
     measured = MEASURES[claim.measure](backend, **claim.args)
-    _compare(claim, backend, measured)
-    if claim.torch_native is not None and backend == "torch":
+    outcome = judge(claim, backend, measured)
+    if claim.torch_native is not None and backend == "torch" and outcome.decided:
         native = MEASURES[claim.measure](backend, parametrization="native", **claim.args)
         try:
             equal(native, claim.torch_native.expected)
         except AssertionError as exc:
-            raise AssertionError(f"{claim.id} [torch, native parametrization]: {exc} "
-                                 f"({claim.torch_native.why})") from None
-    return measured
+            return Outcome(Verdict.NOT_REPRODUCED, "exact", f"native parametrization: {exc} ({claim.torch_native.why})",
+                           measured)
+    return outcome
 
 
-def smoke(claim: Claim, backend: str) -> dict:
-    """The quick profile's check of an expensive claim: smoke runs learn; the ledger agrees."""
-    __tracebackhide__ = True
-    from reprokit import experiments, ledger, settings
-    out: dict[str, Any] = {"smoke": {}}
+@dataclass(frozen=True)
+class Smoke:
+    """The quick profile's check of an expensive claim: the smoke runs' test accuracies, and the
+    verdict of the ledger's recorded full runs (``None``: pending)."""
+    tried: dict[str, list[float]] = field(default_factory=dict)
+    failed: str = ""
+    ledger: Outcome | None = None
+
+
+def smoke(claim: Claim, backend: str) -> Smoke:
+    from reprokit import experiments
+    tried, failed = {}, ""
     for name in claim.experiments:
         exp = experiments.get(name)
         if exp.smoke is None:
             continue
-        tried = []
+        tried[name] = []
         for seed in range(3):  # the first seed that learns passes (see experiments.Smoke)
-            tried.append(experiments.run(name, backend, seed, smoke=True)["test"]["accuracy"])
-            if tried[-1] >= exp.smoke.min_accuracy:
+            tried[name].append(experiments.run(name, backend, seed, smoke=True)["test"]["accuracy"])
+            if tried[name][-1] >= exp.smoke.min_accuracy:
                 break
-        out["smoke"][name] = tried
-        if tried[-1] < exp.smoke.min_accuracy:
-            raise AssertionError(f"{claim.id} [{backend}]: the smoke run of {name} ({exp.smoke.epochs} epoch(s), reduced "
-                                 f"budget) did not learn: test accuracy {[round(a, 4) for a in tried]} for seeds 0-2, "
-                                 f"all below {exp.smoke.min_accuracy} (chance {exp.smoke.chance})")
-    seeds = list(range(settings.DEFAULT_SEEDS["full"]))
-    recorded, problems = {}, []
-    for name in claim.experiments:
-        found, missing = ledger.results(experiments.get(name), backend, seeds)
-        recorded[name], problems = found, problems + missing
-    if problems:
-        out["ledger"] = "pending: " + ", ".join(problems)
-        return out
-    measures.RUNS = lambda name, _backend: recorded[name]
-    try:
-        measured = MEASURES[claim.measure](backend, **claim.args)
-    finally:
-        measures.RUNS = None
-    try:
-        _compare(claim, backend, measured)
-        verdict = "reproduced"
-    except AssertionError as exc:
-        verdict, why = "known non-reproduction", str(exc)
-    stated = "known non-reproduction" if _family(backend) in claim.known_nonrepro else "reproduced"
-    if verdict != stated:
-        detail = f": {why}" if verdict != "reproduced" else f" (measured {measured!r})"
-        raise AssertionError(f"{claim.id} [{backend}]: the ledger's full runs give '{verdict}' but expected/ "
-                             f"states '{stated}'; update expected/ or rerun the full profile{detail}")
-    out["ledger"] = verdict
-    return out
+        if tried[name][-1] < exp.smoke.min_accuracy and not failed:
+            failed = (f"the smoke run of {name} ({exp.smoke.epochs} epoch(s), reduced budget) did not learn: test "
+                      f"accuracy {[round(a, 4) for a in tried[name]]} for seeds 0-2, all below "
+                      f"{exp.smoke.min_accuracy} (chance {exp.smoke.chance})")
+    return Smoke(tried, failed, decide(claim, backend, source="ledger"))
+
+
+def measure(claim: Claim, backend: str) -> Outcome | Smoke:
+    """What the claim test compares with ``expected/``: an Outcome, or a Smoke in the quick
+    profile's smoke mode. Any exception here is an error, never a verdict."""
+    if mode(claim, settings.PROFILE) == "smoke":
+        return smoke(claim, backend)
+    outcome = decide(claim, backend)
+    assert outcome is not None
+    return outcome
+
+
+def verify(claim: Claim, backend: str, result: Outcome | Smoke) -> None:
+    """Pass when ``result`` is the verdict ``expected/`` states; raise ``NotReproduced`` or
+    ``Undecided`` (the only exceptions a stated non-reproduction or undecided verdict accepts)
+    with the numbers that decided it, or AssertionError where a smoke check fails."""
+    __tracebackhide__ = True
+    want = stated(claim, backend)
+    where = f"{claim.id} [{backend}]"
+    if isinstance(result, Smoke):
+        if result.failed:
+            raise AssertionError(f"{where}: {result.failed}")
+        if result.ledger is not None and result.ledger.verdict is not want:
+            raise AssertionError(f"{where}: the ledger's full runs give '{result.ledger.verdict.value}' but expected/ "
+                                 f"states '{want.value}'; update expected/ or rerun the full profile: "
+                                 f"{result.ledger.summary()}")
+        return
+    if result.verdict is want is Verdict.REPRODUCED:
+        return
+    differs = "" if result.verdict is want else (f"\n  expected/ states '{want.value}': update expected/ (the "
+                                                 f"evidence is above) or find what changed")
+    message = f"{where} {result.summary()}{differs}\n  document {claim.document}: {claim.quote!r}"
+    if result.verdict is Verdict.NOT_REPRODUCED:
+        raise NotReproduced(message)
+    if result.verdict is Verdict.UNDECIDED:
+        raise Undecided(message)
+    raise AssertionError(message)  # reproduced where expected/ states otherwise
+
+
+def shown(result: Outcome | Smoke) -> Any:
+    """The measured value a result records (the last-run file, JUnit)."""
+    if isinstance(result, Smoke):
+        return {"smoke": result.tried, "ledger": result.ledger.summary() if result.ledger else "pending"}
+    return result.measured

@@ -16,6 +16,7 @@ import yaml
 
 from reprokit.backends import BACKENDS
 from reprokit.compare import COMPARISONS, NEEDS_TOLERANCE
+from reprokit.verdict import RECIPE, SINGLE_RUN
 from reprokit.errors import ExpectationError
 
 KINDS = ("data", "shape", "params", "acc", "curve", "order", "time", "pred", "mech")
@@ -32,7 +33,8 @@ class BackendValue:
 
 @dataclass(frozen=True)
 class NonReproduction:
-    """A claim that does not reproduce in a backend: kept as a strict xfail with the evidence."""
+    """A verdict other than "reproduced" that expected/ records for a backend (``known_nonrepro``
+    or ``undecided``): kept as a strict xfail that only that verdict satisfies, with the evidence."""
     measured: Any
     reason: str
 
@@ -54,6 +56,7 @@ class Claim:
     per_backend: dict[str, BackendValue] = field(default_factory=dict)
     torch_native: BackendValue | None = None
     known_nonrepro: dict[str, NonReproduction] = field(default_factory=dict)
+    undecided: dict[str, NonReproduction] = field(default_factory=dict)
     note: str = ""
 
     def expected_for(self, backend: str) -> Any:
@@ -87,7 +90,7 @@ FIELDS = {  # name: (type, required)
     "expected": (object, True), "compare": (str, True), "args": (dict, False),
     "tolerance": ((int, float), False), "why_tolerance": (str, False), "backends": (list, False),
     "per_backend": (dict, False), "torch_native": (dict, False), "known_nonrepro": (dict, False),
-    "note": (str, False),
+    "undecided": (dict, False), "note": (str, False),
 }
 FILE_FIELDS = {"document", "transcriptions", "title", "claims", "choices"}
 
@@ -197,8 +200,9 @@ def _claim(name: str, document: str, index: int, raw: Any) -> Claim:
         raise fail("id", f"{cid!r} is not a dotted lower-case id like imdbq.params.embedding")
     if raw["kind"] not in KINDS:
         raise fail("kind", f"unknown kind {raw['kind']!r}; one of {', '.join(KINDS)}")
-    if raw["compare"] not in COMPARISONS:
-        raise fail("compare", f"unknown comparison {raw['compare']!r}; one of {', '.join(COMPARISONS)}")
+    known = [*COMPARISONS, *SINGLE_RUN, *RECIPE]
+    if raw["compare"] not in known:
+        raise fail("compare", f"unknown comparison {raw['compare']!r}; one of {', '.join(known)}")
     from reprokit.measures import MEASURES  # late: measures imports this module's types
     if raw["measure"] not in MEASURES:
         raise fail("measure", f"unknown measurement {raw['measure']!r}; one of {', '.join(sorted(MEASURES))}")
@@ -222,7 +226,7 @@ def _claim(name: str, document: str, index: int, raw: Any) -> Claim:
             raise fail("args", f"unknown experiment {exp!r}; see reprokit/experiments.py for the defined ones")
     pairs = raw.get("args", {}).get("pairs")
     if pairs is not None:
-        from reprokit.compare import RELATIONS
+        from reprokit.verdict import RELATIONS
         for pair in pairs:
             if not (isinstance(pair, list) and len(pair) == 3 and pair[1] in RELATIONS):
                 raise fail("args.pairs", f"{pair!r} is not [experiment, relation, experiment] with a relation "
@@ -235,8 +239,8 @@ def _claim(name: str, document: str, index: int, raw: Any) -> Claim:
     if raw["compare"] in NEEDS_TOLERANCE:
         if tol is None:
             raise fail("tolerance", f"comparison {raw['compare']!r} needs a tolerance")
-        if not raw.get("why_tolerance"):
-            raise fail("why_tolerance", "a tolerance needs a one-line justification")
+    if tol is not None and not raw.get("why_tolerance"):
+        raise fail("why_tolerance", "a tolerance (a practical margin) needs a one-line justification")
     backends = raw.get("backends", ["keras", "torch"])
     families = {"keras", "torch"}
     for b in backends:
@@ -249,20 +253,24 @@ def _claim(name: str, document: str, index: int, raw: Any) -> Claim:
             raise fail("per_backend", f"unknown backend {b!r}; one of keras, torch")
         per_backend[b] = _backend_value(fail, f"per_backend.{b}", v)
     native = raw.get("torch_native")
-    nonrepro = {}
-    for b, v in raw.get("known_nonrepro", {}).items():
-        if b not in families:
-            raise fail("known_nonrepro", f"unknown backend {b!r}; one of keras, torch")
-        if not isinstance(v, dict) or set(v) != {"measured", "reason"} or not v.get("reason"):
-            raise fail(f"known_nonrepro.{b}", "needs exactly 'measured' (the value found) and 'reason'")
-        nonrepro[b] = NonReproduction(v["measured"], v["reason"])
+    stated: dict[str, dict[str, NonReproduction]] = {"known_nonrepro": {}, "undecided": {}}
+    for fld, found in stated.items():
+        for b, v in raw.get(fld, {}).items():
+            if b not in families:
+                raise fail(fld, f"unknown backend {b!r}; one of keras, torch")
+            if not isinstance(v, dict) or set(v) != {"measured", "reason"} or not v.get("reason"):
+                raise fail(f"{fld}.{b}", "needs exactly 'measured' (the value found) and 'reason'")
+            found[b] = NonReproduction(v["measured"], v["reason"])
+    both = set(stated["known_nonrepro"]) & set(stated["undecided"])
+    if both:
+        raise fail("undecided", f"backend {sorted(both)[0]} is also under known_nonrepro; state one verdict")
     return Claim(
         id=cid, kind=raw["kind"], document=document, quote=raw["quote"], measure=raw["measure"],
         expected=raw["expected"], compare=raw["compare"], file=name, args=raw.get("args", {}),
         tolerance=tol, why_tolerance=raw.get("why_tolerance", ""), backends=tuple(backends),
         per_backend=per_backend,
         torch_native=_backend_value(fail, "torch_native", native) if native is not None else None,
-        known_nonrepro=nonrepro, note=raw.get("note", ""))
+        known_nonrepro=stated["known_nonrepro"], undecided=stated["undecided"], note=raw.get("note", ""))
 
 
 def _backend_value(fail, fld: str, v: Any) -> BackendValue:

@@ -1,5 +1,6 @@
-"""How a measured value is checked against the documented one. One function per comparison;
-each raises AssertionError naming both values. ``COMPARISONS`` is what ``expected/`` may use."""
+"""Exact comparisons of a measured value with the documented one (counts, shapes, a measured
+time ratio). One function per comparison; each raises AssertionError naming both values. The
+questions asked of seeds (``plausible_run``, ``order``, ...) are in ``reprokit.verdict``."""
 
 from __future__ import annotations
 
@@ -88,92 +89,6 @@ COMPARISONS: dict[str, Callable[..., None]] = {
 NEEDS_TOLERANCE = {"approx"}
 
 
-def _stat_leaves(measured: Any, expected: Any, path: str = ""):
-    """(where, stats, documented value) for each documented value; ``measured`` nests dicts down to
-    the seeds' statistics ``{"mean", "sd", "n", ...}``; a documented list is checked elementwise."""
-    if isinstance(expected, dict):
-        for key, e in expected.items():
-            if not isinstance(measured, dict) or key not in measured:
-                raise AssertionError(f"nothing measured for {path}{key}")
-            yield from _stat_leaves(measured[key], e, f"{path}{key} ")
-    elif isinstance(expected, list):
-        means, sds = measured["mean"], measured["sd"]
-        if not isinstance(means, list) or len(means) != len(expected):
-            raise AssertionError(f"{path}: measured {means!r} has another length than documented {expected!r}")
-        for i, e in enumerate(expected):
-            yield f"{path}[{i}]", {"mean": means[i], "sd": sds[i], "n": measured["n"]}, e
-    elif isinstance(measured.get("mean"), list):  # one documented bound for every element
-        yield from _stat_leaves(measured, [expected] * len(measured["mean"]), path)
-    else:
-        yield path.strip(), measured, expected
-
-
-def _band(stats: dict, tolerance: float) -> float:
-    se = stats["sd"] / math.sqrt(stats["n"]) if stats["n"] > 1 else 0.0
-    return max(tolerance, 2 * se)
-
-
-def _show(stats: dict) -> str:
-    values = stats.get("values")
-    shown = f", values {[round(v, 4) if isinstance(v, float) else v for v in values]}" if values else ""
-    return f"mean {stats['mean']:.4f}, sd {stats['sd']:.4f}, n {stats['n']}{shown}"
-
-
-def mean_within(measured: Any, expected: Any, tolerance: float | None = None) -> None:
-    """Seeds' verdict: each documented value lies within the seeds' mean ± max(tolerance, 2
-    standard errors)."""
-    __tracebackhide__ = True
-    bad = []
-    for where, stats, value in _stat_leaves(measured, _norm(expected)):
-        band = _band(stats, tolerance)
-        if not abs(stats["mean"] - value) <= band:
-            bad.append(f"{where}: documented {value} lies outside mean {stats['mean']:.4f} ± {band:.4f} "
-                       f"({_show(stats) if 'values' in stats else 'sd %.4f' % stats['sd']})")
-    if bad:
-        raise AssertionError("; ".join(bad))
-
-
-def mean_at_least(measured: Any, expected: Any, tolerance: float | None = None) -> None:
-    """Seeds' verdict for a documented minimum: the seeds' mean is not below it by more than
-    max(tolerance, 2 standard errors)."""
-    __tracebackhide__ = True
-    bad = []
-    for where, stats, value in _stat_leaves(measured, _norm(expected)):
-        if not stats["mean"] + _band(stats, tolerance) >= value:
-            bad.append(f"{where}: mean {stats['mean']:.4f} (sd {stats['sd']:.4f}, n {stats['n']}) is below "
-                       f"the documented {value} by more than {_band(stats, tolerance):.4f}")
-    if bad:
-        raise AssertionError("; ".join(bad))
-
-
-RELATIONS = {
-    ">": "greater, by more than 2 standard errors of the difference",
-    "<": "smaller, by more than 2 standard errors of the difference",
-    ">=": "not smaller by more than max(tolerance, 2 standard errors of the difference)",
-    "!>": "not greater by more than max(tolerance, 2 standard errors of the difference)",
-    "~": "equal within the tolerance",
-}
-
-
-def order(measured: Any, expected: Any, tolerance: float | None = None) -> None:
-    """Every ``[a, relation, b]`` of ``measured["pairs"]`` holds for the seeds' means of a and b,
-    judged against the noise of their difference (``RELATIONS``)."""
-    __tracebackhide__ = True
-    tol = tolerance or 0.0
-    bad = []
-    for a, rel, b in measured["pairs"]:
-        sa, sb = measured["stats"][a], measured["stats"][b]
-        diff = sa["mean"] - sb["mean"]
-        se = math.sqrt((sa["sd"] ** 2 / sa["n"] if sa["n"] > 1 else 0) + (sb["sd"] ** 2 / sb["n"] if sb["n"] > 1 else 0))
-        ok = {">": diff > 2 * se, "<": diff < -2 * se, ">=": diff >= -max(tol, 2 * se),
-              "!>": diff <= max(tol, 2 * se), "~": abs(diff) <= tol}[rel]
-        if not ok:
-            bad.append(f"{a} {rel} {b} fails: {a} {_show(sa)}; {b} {_show(sb)}; difference {diff:+.4f}, "
-                       f"2 SE {2 * se:.4f}")
-    if bad:
-        raise AssertionError("; ".join(bad))
-
-
 def ratio_in_range(measured: Any, expected: Any, tolerance: float | None = None) -> None:
     """Each named time ratio's median over the rounds lies in its accepted ``[low, high]``; or,
     given ``{stat: [low, high]}``, that statistic does (``q1`` above 1: slower in 3 of 4 rounds)."""
@@ -189,5 +104,4 @@ def ratio_in_range(measured: Any, expected: Any, tolerance: float | None = None)
         raise AssertionError("; ".join(bad))
 
 
-COMPARISONS.update(ratio_in_range=ratio_in_range, mean_within=mean_within, mean_at_least=mean_at_least, order=order)
-NEEDS_TOLERANCE.update({"mean_within", "mean_at_least"})
+COMPARISONS.update(ratio_in_range=ratio_in_range)

@@ -15,7 +15,7 @@ import os
 import platform
 import time
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, ClassVar, Union
 
 import numpy as np
 
@@ -39,6 +39,9 @@ class Prepared:
 
 @dataclass(frozen=True)
 class ImdbData:
+    # a seed has learned when its test accuracy reaches this (chance 0.5; seeds that never start
+    # learning end at 0.50-0.56 in the ledger)
+    learned_at: ClassVar[float] = 0.60
     num_words: int
     maxlen: int
     padding: str = "pre"
@@ -66,6 +69,7 @@ class ImdbData:
 @dataclass(frozen=True)
 class MnistRows:
     """Document 004: images read row by row, validated (each epoch) and tested on the test set."""
+    learned_at: ClassVar[float] = 0.50  # a seed has learned when its test accuracy reaches this: chance 0.1
     train_samples: int | None = None  # smoke runs only
 
     def prepare(self, seed: int, validation: str) -> Prepared:
@@ -94,6 +98,7 @@ INDEX_EXAMPLES = {
 @dataclass(frozen=True)
 class IndexData:
     """Document 004 section 3: digits 0-9 one-hot, 3..10 long; the target is the digit at K."""
+    learned_at: ClassVar[float] = 0.50  # a seed has learned when its test accuracy reaches this: chance 0.1
     k: int = 3
     train_batches: int = 938  # MNIST's epoch: 60,000 images in 938 batches of 64
     test_batches: int = 16
@@ -130,6 +135,7 @@ class IndexData:
 class BinaryAdditionData:
     """Document 004 section 4: LSB-first bit pairs of a fixed length; tested on 100 samples of
     every length 1..20 (a sample counts as correct when every bit of its sum is)."""
+    learned_at: ClassVar[float] = 0.90  # a seed has learned when its test accuracy reaches this: bitwise test accuracy; chance 0.5
     length: int
     train_samples: int = 60000  # MNIST's epoch size, see _BINADD
     test_samples: int = 100
@@ -286,6 +292,26 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
     _index("gru", 10, k=2),
     *[_binadd(u, n, loss) for u, n in ((3, 3), (5, 3), (5, 7)) for loss in ("ce", "mse")],
 ]}
+
+
+# Seeds per experiment that this CPU affords, per family (the first part of the name). The cheap
+# families are bound by per-step overhead; the expensive ones by arithmetic (README "Seeds").
+SEED_BUDGET = {"imdbq": 20, "index": 20, "binadd": 20, "imdb500": 3, "stack4": 3, "mnist": 3}
+
+
+def family(name: str) -> str:
+    return name.split(".")[0]
+
+
+def seed_budget(names: list[str]) -> int:
+    """The seeds a claim reading these experiments may use: the smallest of their families' budgets."""
+    return min(SEED_BUDGET[family(n)] for n in names)
+
+
+def learned(name: str, result: dict) -> bool:
+    """Did this run learn at all (``Data.learned_at``)? Shown next to a verdict: outcomes over seeds
+    are often bimodal (learns / stays near chance)."""
+    return result["test"]["accuracy"] >= get(name).data.learned_at
 
 
 def get(name: str) -> Experiment:

@@ -194,8 +194,7 @@ def _verdicts(claims: list[Claim], folder: Path, last: dict) -> list[dict]:
             if o is None:
                 row["cells"][b] = (verdict or "not run", measured, "")
                 continue
-            shown = report_mod.summary(c, o["measured"]) if isinstance(o["measured"], dict) and c.experiments \
-                else json.dumps(o["measured"], default=str)
+            shown = o.get("detail") or json.dumps(o["measured"], default=str)
             shown = shown if len(shown) <= 160 else shown[:157] + "…"
             row["cells"][b] = (o["verdict"], shown, f"last run ({o['profile']}, {o['date'][:10]})")
         out.append(row)
@@ -353,7 +352,7 @@ STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse}
 td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top;font-size:12px}td.q{max-width:28em}
 .v-reproduced{background:#d9f2d9}.v-not-reproduced-unexpected,.v-reproduced-stated-as-non-reproduction,.v-failed{background:#f8d0d0}
-.v-known-non-reproduction{background:#fde7c7}.v-pending,.v-not-run{color:#888}.v-smoke-passed{background:#e3ecf8}
+.v-known-non-reproduction{background:#fde7c7}.v-undecided{background:#ece6fa}.v-error,[class*=expected-states]{background:#f8d0d0}.v-pending,.v-not-run{color:#888}.v-smoke-passed{background:#e3ecf8}
 figure{display:inline-block;margin:4px}figcaption{font-size:11px;max-width:400px}.filters{margin:.5em 0}
 .filters label{margin-right:1em}.mnist{display:inline-flex;gap:4px;align-items:flex-start;margin:4px}
 .recipe{font-size:11px;color:#555}section.experiment{margin-bottom:1em}
@@ -363,7 +362,7 @@ figure{display:inline-block;margin:4px}figcaption{font-size:11px;max-width:400px
 def render(folder: Path, last_run: Path) -> str:
     claims = load(folder)
     last = load_last_run(last_run)
-    seeds = list(range(settings.DEFAULT_SEEDS["full"]))
+    seeds = list(range(max(experiments.SEED_BUDGET.values())))
     runs = recorded_runs(seeds)
     docs = documented(claims)
     rows = _verdicts(claims, folder, last)

@@ -134,14 +134,13 @@ def optimizer_params(backend: str, model: str, optimizer: str, learning_rate: fl
 # Every training measurement takes ``experiment`` (one name) or ``experiments`` (several) and reads
 # the shared runs of ``reprokit.experiments`` for the profile's seeds.
 
-RUNS: Callable[[str, str], list[dict]] | None = None  # replaced while the ledger is checked
+RUNS: Callable[[str, str], list[dict]] | None = None  # set by reprokit.check.decide: which seeds to read
 
 
 def runs(experiment: str, backend: str) -> list[dict]:
-    if RUNS is not None:
-        return RUNS(experiment, backend)
-    from reprokit import experiments, settings
-    return [experiments.run(experiment, backend, seed) for seed in settings.seeds()]
+    if RUNS is None:
+        raise RuntimeError("training measurements read runs through reprokit.check.decide")
+    return RUNS(experiment, backend)
 
 
 def value(run: dict, metric: str) -> Any:
@@ -216,14 +215,15 @@ def training_peak(backend: str, experiment: str, train_min: float) -> dict:
 
 @measure("training.trend")
 def training_trend(backend: str, experiments: list[str], metric: str) -> dict:
-    """Spearman rank correlation between position and the seeds' mean of a list-valued metric
-    (e.g. accuracy against test length), per experiment."""
+    """Per experiment, each seed's list-valued metric (e.g. accuracy against test length), their
+    mean and the tie-aware Spearman correlation of the mean with position (``verdict.trend``
+    decides, with a bootstrap over seeds)."""
+    from reprokit.verdict import spearman
     out = {}
     for name in experiments:
-        mean = np.mean([value(r, metric) for r in runs(name, backend)], axis=0)
-        ranks = lambda a: np.argsort(np.argsort(a, kind="stable"), kind="stable")  # noqa: E731
-        rho = float(np.corrcoef(ranks(np.arange(len(mean))), ranks(mean))[0, 1])
-        out[name] = {"spearman": rho, "mean": mean.tolist()}
+        curves = [value(r, metric) for r in runs(name, backend)]
+        mean = np.mean(curves, axis=0)
+        out[name] = {"spearman": spearman(mean), "mean": mean.tolist(), "values": curves}
     return out
 
 
@@ -242,7 +242,7 @@ def training_examples(backend: str, experiments: list[str]) -> dict:
     out = {}
     for name in experiments:
         per_seed = [r["examples"]["predicted"] == r["examples"]["documented"] for r in runs(name, backend)]
-        out[name] = {"fraction": sum(per_seed) / len(per_seed),
+        out[name] = {"fraction": sum(per_seed) / len(per_seed), "per_seed": per_seed,
                      "predicted": [r["examples"]["predicted"] for r in runs(name, backend)]}
     return out
 
@@ -254,7 +254,7 @@ def training_fixed_digits(backend: str, experiments: list[str]) -> dict:
     for name in experiments:
         rs = runs(name, backend)
         per_seed = [r["fixed_digits"]["predicted"] == list(range(10)) for r in rs]
-        out[name] = {"fraction": sum(per_seed) / len(per_seed),
+        out[name] = {"fraction": sum(per_seed) / len(per_seed), "per_seed": per_seed,
                      "predicted": [r["fixed_digits"]["predicted"] for r in rs]}
     return out
 

@@ -20,6 +20,7 @@ from reprokit import backends as backends_mod
 from reprokit import check
 from reprokit.claims import KINDS, Claim, load
 from reprokit.errors import ReprokitError
+from reprokit.verdict import ERROR, SMOKE, NotReproduced, Undecided
 
 PROFILES = ("quick", "full")
 
@@ -65,6 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for name in ("keras", "torch"):
         config.addinivalue_line("markers", f"{name}: runs in the {name} backend family")
     config.addinivalue_line("markers", "known_nonrepro: a claim that does not reproduce (strict xfail)")
+    config.addinivalue_line("markers", "undecided: a claim its seeds cannot decide yet (strict xfail)")
     config.addinivalue_line("markers", "smoke: quick profile, expensive claim: smoke run + ledger check, no verdict")
     try:
         names = backends_mod.parse(config.getoption("backend"))
@@ -85,7 +87,7 @@ def pytest_configure(config: pytest.Config) -> None:
         for var in ("REPROKIT_THREADS", "TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
             os.environ.setdefault(var, threads)
         os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
-    from reprokit import settings  # the training measurements read profile and seeds from here
+    from reprokit import settings  # the training measurements read profile and seed cap from here
     settings.PROFILE, settings.SEEDS = config.getoption("profile"), seeds
     settings.RETRAIN = config.getoption("retrain")
     if settings.PROFILE == "full":
@@ -141,11 +143,14 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
                                                         f"xdist; run `pytest -m time -p no:xdist`"))
             elif smoke:  # no verdict is reached here, so a known non-reproduction is no xfail
                 item.add_marker("smoke")
-            elif family in claim.known_nonrepro:
-                nr = claim.known_nonrepro[family]
-                item.add_marker("known_nonrepro")
-                item.add_marker(pytest.mark.xfail(strict=True, reason=f"known non-reproduction: measured "
-                                                                       f"{nr.measured!r}; {nr.reason}"))
+            elif family in claim.known_nonrepro or family in claim.undecided:
+                # strict, and only the stated verdict's own exception satisfies it: a crash is an error
+                undecided = family in claim.undecided
+                nr = (claim.undecided if undecided else claim.known_nonrepro)[family]
+                item.add_marker("undecided" if undecided else "known_nonrepro")
+                item.add_marker(pytest.mark.xfail(
+                    strict=True, raises=Undecided if undecided else NotReproduced,
+                    reason=f"{'undecided' if undecided else 'known non-reproduction'}: measured {nr.measured!r}; {nr.reason}"))
             item.user_properties += [("claim", claim.id), ("backend", backend),
                                      ("document", claim.document), ("kind", claim.kind)]
             items.append(item)
@@ -164,16 +169,31 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.node.stash[CLAIM][1]
 
 
+@pytest.fixture
+def outcome(request: pytest.FixtureRequest, claim: Claim, backend: str):
+    """The claim measured and judged (``reprokit.check.measure``). Measuring is setup: an
+    exception here (missing data, a broken cache, an unknown model) is an error, never a verdict."""
+    result = check.measure(claim, backend)
+    props = [("measured", json.dumps(check.shown(result), default=repr))]
+    if isinstance(result, check.Outcome):
+        props += [("detail", result.summary()), ("seeds", str(result.seeds or ""))]
+    request.node.user_properties += props
+    return result
+
+
 def _verdict(report: pytest.TestReport) -> str | None:
+    """The label of a claim test's outcome (the same words as ``verdict.label``)."""
     if report.when == "call" or report.outcome != "passed":
         if hasattr(report, "wasxfail"):
-            return "known non-reproduction" if report.skipped else "failed"  # strict XPASS fails
+            if not report.skipped:
+                return "failed"  # strict XPASS
+            return "undecided" if report.wasxfail.startswith("undecided") else "known non-reproduction"
+        if report.failed and report.when != "call":
+            return ERROR
         if report.outcome == "passed" and "smoke" in report.keywords:
-            return "smoke passed"
+            return SMOKE
         return {"passed": "reproduced", "failed": "failed", "skipped": "skipped"}[report.outcome]
     return None
-
-
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -207,7 +227,7 @@ class LastRun:
             pass
         self.seen[(props["claim"], props["backend"])] = {
             "claim": props["claim"], "backend": props["backend"], "verdict": props["verdict"],
-            "measured": measured, "profile": self.state.profile, "duration_s": round(report.duration, 3),
+            "measured": measured, "detail": props.get("detail", ""), "profile": self.state.profile, "duration_s": round(report.duration, 3),
             "message": str(report.longrepr)[-1500:] if report.failed else "",
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
@@ -217,11 +237,20 @@ class LastRun:
             return
         from reprokit.cache import write_atomic
         from reprokit.html import load_last_run  # the one reader of this file (no framework import)
-        merged = load_last_run(self.state.last_run)
-        merged.update(self.seen)
+        merged = merge_outcomes(load_last_run(self.state.last_run), self.seen)
         text = json.dumps({"outcomes": sorted(merged.values(), key=lambda o: (o["claim"], o["backend"]))},
                           indent=1, default=repr)
         write_atomic(self.state.last_run, text)
+
+
+def merge_outcomes(old: dict, new: dict) -> dict:
+    """The latest-run file's entries updated with this session's (newest wins per claim and
+    backend), except that a skip never overwrites an outcome already there."""
+    merged = dict(old)
+    for key, outcome in new.items():
+        if outcome["verdict"] != "skipped" or key not in merged:
+            merged[key] = outcome
+    return merged
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
@@ -239,6 +268,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if not counts:
         return
     terminalreporter.section("reprokit claims")
-    order = ("reproduced", "known non-reproduction", "smoke passed", "failed", "skipped")
+    order = ("reproduced", "known non-reproduction", "undecided", SMOKE, "failed", ERROR, "skipped")
     for b, c in sorted(counts.items()):
         terminalreporter.write_line(f"{b:>12}: " + ", ".join(f"{c[v]} {v}" for v in order))

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from reprokit import claims as claims_mod
-from reprokit import experiments, ledger, measures, settings
-from reprokit.check import _compare
-from reprokit.compare import _stat_leaves
+from reprokit import check, experiments, ledger
+from reprokit import verdict as verdict_mod
 
 BACKENDS = ("keras", "torch")
 START, END = "<!-- verdicts:start -->", "<!-- verdicts:end -->"
@@ -27,46 +26,18 @@ def _fmt(x: Any) -> str:
 
 
 def verdict(claim: claims_mod.Claim, backend: str) -> tuple[str, str]:
-    """(verdict, measured summary) of a training claim from the ledger."""
-    seeds = list(range(settings.DEFAULT_SEEDS["full"]))
-    recorded = {}
-    for name in claim.experiments:
-        found, problems = ledger.results(experiments.get(name), backend, seeds)
-        if problems:
-            return "pending", f"{len(problems)} of {len(seeds)} runs of {name} not recorded"
-        recorded[name] = found
-    measures.RUNS = lambda name, _b: recorded[name]
-    try:
-        measured = measures.MEASURES[claim.measure](backend, **claim.args)
-    finally:
-        measures.RUNS = None
-    try:
-        _compare(claim, backend, measured)
-        result = "reproduced"
-    except AssertionError:
-        result = "not reproduced"
-    return result, summary(claim, measured)
-
-
-def summary(claim: claims_mod.Claim, measured: Any) -> str:
-    """mean ± sd of each documented value, or the measured value itself."""
-    if claim.compare in ("mean_within", "mean_at_least"):
-        parts = []
-        for where, stats, _ in _stat_leaves(measured, claim.expected):
-            parts.append(f"{where} {_fmt(stats['mean'])} ± {_fmt(stats['sd'])}")
-        return "; ".join(parts[:4]) + (f"; … ({len(parts)} values)" if len(parts) > 4 else "")
-    if claim.compare == "order":
-        return "; ".join(f"{a} {_fmt(measured['stats'][a]['mean'])} {rel} {b} {_fmt(measured['stats'][b]['mean'])}"
-                         for a, rel, b in measured["pairs"])
-    return str(measured)[:160]
+    """(verdict, what decided it) of a training claim from the ledger's recorded runs."""
+    outcome = check.decide(claim, backend, source="ledger")
+    if outcome is None:
+        return "pending", f"the ledger holds fewer than {verdict_mod.LOOKS[0]} current seeds of {', '.join(claim.experiments)}"
+    return outcome.verdict.value, outcome.summary()
 
 
 def labelled(claim: claims_mod.Claim, backend: str, verdict: str) -> str:
-    """A ledger verdict said against ``expected/``: is a non-reproduction the known one?"""
-    stated = backend in claim.known_nonrepro
-    return {("reproduced", False): "reproduced", ("not reproduced", True): "known non-reproduction",
-            ("not reproduced", False): "not reproduced (unexpected)",
-            ("reproduced", True): "reproduced (stated as non-reproduction)"}.get((verdict, stated), verdict)
+    """A ledger verdict said against ``expected/`` (``verdict.label``)."""
+    if verdict == "pending":
+        return verdict
+    return verdict_mod.label(verdict_mod.Verdict(verdict), verdict_mod.stated(claim, backend))
 
 
 def rows(folder: Path) -> list[dict]:
@@ -80,7 +51,7 @@ def rows(folder: Path) -> list[dict]:
             elif claim.experiments:
                 row[b] = verdict(claim, b)
             else:
-                row[b] = ("decided by the suite", "known non-reproduction" if b in claim.known_nonrepro else "")
+                row[b] = ("decided by the suite", verdict_mod.stated(claim, b).value)
         out.append(row)
     return out
 
@@ -103,30 +74,31 @@ def markdown(folder: Path) -> str:
 
 
 def cost() -> str:
-    """What the full profile's training costs, from the wall times the ledger records: per document
-    family and backend, the runs recorded of those the full profile needs and their summed minutes."""
-    seeds = range(settings.DEFAULT_SEEDS["full"])
+    """What the ledger's runs cost, from the wall times it records: per family and backend, the
+    seeds recorded per experiment (fewest-most) against the family's budget, and the minutes."""
     families: dict[str, dict[str, list]] = {}
     for exp in experiments.EXPERIMENTS.values():
-        fam = families.setdefault(exp.name.split(".")[0], {b: [0, 0, 0.0] for b in BACKENDS})
+        fam = families.setdefault(experiments.family(exp.name), {b: [[], 0.0] for b in BACKENDS})
         for b in BACKENDS:
-            for seed in seeds:
-                fam[b][1] += 1
+            seeds = 0
+            for seed in range(experiments.SEED_BUDGET[experiments.family(exp.name)]):
                 state, entry = ledger.status(exp, b, seed)
-                if state == "current":
-                    fam[b][0] += 1
-                    fam[b][2] += float(entry["result"].get("wall_s", 0.0))
-    lines = ["| family | keras: runs recorded | keras: minutes | torch: runs recorded | torch: minutes |",
-             "|---|---|---|---|---|"]
-    total = {b: [0, 0, 0.0] for b in BACKENDS}
+                if state != "current":
+                    break
+                seeds += 1
+                fam[b][1] += float(entry["result"].get("wall_s", 0.0))
+            fam[b][0].append(seeds)
+    lines = ["| family | seed budget | keras: seeds recorded | keras: minutes | torch: seeds recorded | torch: minutes |",
+             "|---|---|---|---|---|---|"]
+    total = {b: 0.0 for b in BACKENDS}
     for name, fam in families.items():
-        cells = [f"`{name}`"]
+        cells = [f"`{name}`", str(experiments.SEED_BUDGET[name])]
         for b in BACKENDS:
-            got, need, secs = fam[b]
-            total[b] = [total[b][0] + got, total[b][1] + need, total[b][2] + secs]
-            cells += [f"{got} of {need}", f"{secs / 60:.1f}"]
+            got, secs = fam[b]
+            total[b] += secs
+            cells += [f"{min(got)}" if min(got) == max(got) else f"{min(got)}-{max(got)}", f"{secs / 60:.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
-    lines.append("| **all** | " + " | ".join(f"{total[b][0]} of {total[b][1]} | {total[b][2] / 60:.1f}" for b in BACKENDS) + " |")
+    lines.append("| **all** | | | " + " | | ".join(f"{total[b] / 60:.1f}" for b in BACKENDS) + " |")
     return "\n".join(lines)
 
 

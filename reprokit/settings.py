@@ -6,12 +6,8 @@ import os
 from pathlib import Path
 
 PROFILE = "quick"
-SEEDS: int | None = None  # None: the profile's default
+SEEDS: int | None = None  # None: each family's seed budget (experiments.SEED_BUDGET)
 RETRAIN = False  # True: train even where the ledger already records the identical run
-DEFAULT_SEEDS = {"quick": 3, "full": 3}
 CACHE_DIR = Path(os.environ.get("REPROKIT_CACHE_DIR", ".reprokit-cache"))
 RESULTS_DIR = Path(os.environ.get("REPROKIT_RESULTS_DIR", "results"))  # the committed ledger
 
-
-def seeds() -> list[int]:
-    return list(range(SEEDS or DEFAULT_SEEDS[PROFILE]))

@@ -1,6 +1,6 @@
-"""The committed ledger of full runs (results/) against expected/: every claim whose runs are all
-recorded recomputes, from those runs, to the verdict expected/ states (reproduced, or a known
-non-reproduction in that backend). A changed expectation or a new full run that disagrees fails
+"""The committed ledger of full runs (results/) against expected/: every training claim recomputes,
+from the recorded runs, to the verdict expected/ states (reproduced, a known non-reproduction or
+undecided in that backend). A changed expectation or a new full run that disagrees fails
 here, in seconds, without training."""
 
 from pathlib import Path
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from reprokit import report
+from reprokit import verdict as verdict_mod
 from reprokit.claims import load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,7 +19,7 @@ def _decided():
     for row in report.rows(ROOT / "expected"):
         for backend in report.BACKENDS:
             verdict, measured = row[backend]
-            if verdict in ("reproduced", "not reproduced"):
+            if verdict in ("reproduced", "not reproduced", "undecided"):
                 yield claims[row["id"]], backend, verdict, measured
 
 
@@ -28,9 +29,9 @@ DECIDED = list(_decided())
 @pytest.mark.skipif(not DECIDED, reason="the ledger holds no complete set of full runs yet")
 @pytest.mark.parametrize("claim, backend, verdict, measured", DECIDED, ids=[f"{c.id}[{b}]" for c, b, _, _ in DECIDED])
 def test_recorded_runs_give_the_stated_verdict(claim, backend, verdict, measured):
-    stated = "not reproduced" if backend in claim.known_nonrepro else "reproduced"
+    stated = verdict_mod.stated(claim, backend).value
     assert verdict == stated, (f"{claim.id} [{backend}]: the ledger's full runs give '{verdict}' ({measured}), "
-                               f"expected/ states '{stated}': update known_nonrepro or rerun the full profile")
+                               f"expected/ states '{stated}': update expected/ (tools/restate.py) or rerun the full profile")
 
 
 def test_readme_tables_are_generated_from_this_ledger(tmp_path):

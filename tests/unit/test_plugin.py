@@ -35,8 +35,8 @@ TEST = textwrap.dedent("""\
     import reprokit
 
     @reprokit.claim_test
-    def test_claim(claim, backend):
-        reprokit.verify(claim, backend)
+    def test_claim(claim, backend, outcome):
+        reprokit.verify(claim, backend, outcome)
     """)
 
 
@@ -65,7 +65,7 @@ def test_runs_with_ids_and_summary(project):
     result = project.runpytest_subprocess("-v", "--backend", "torch")
     result.assert_outcomes(passed=1, xfailed=1)
     result.stdout.fnmatch_lines(["*demo.params.total[[]torch[]] PASSED*", "*reprokit claims*",
-                                 "*torch: 1 reproduced, 1 known non-reproduction, 0 smoke passed, 0 failed, 0 skipped"])
+                                 "*torch: 1 reproduced, 1 known non-reproduction, 0 undecided, 0 smoke passed, 0 failed, 0 error, 0 skipped"])
 
 
 def test_markers_select_by_kind_and_backend(project):
@@ -94,7 +94,7 @@ def test_under_xdist(project):
 
 def test_seeds_option_reaches_the_training_runs(project):
     project.makepyfile(test_seeds="from reprokit import settings\n\n"
-                                  "def test_seeds():\n    assert settings.seeds() == [0, 1, 2, 3, 4]\n")
+                                  "def test_seeds():\n    assert settings.SEEDS == 5\n")
     result = project.runpytest_subprocess("test_seeds.py", "--seeds", "5", "--profile", "full")
     result.assert_outcomes(passed=1)
 
@@ -117,3 +117,46 @@ def test_junit_xml_and_last_run_file_carry_the_verdicts(project):
     last = json.loads((project.path / ".reprokit" / "last-run.json").read_text())["outcomes"]
     assert {(o["claim"], o["verdict"]) for o in last} == {("demo.params.total", "reproduced"),
                                                          ("demo.params.wrong", "known non-reproduction")}
+
+
+def test_a_crash_is_an_error_never_a_known_non_reproduction(project, tmp_path, monkeypatch):
+    """A claim stated as a known non-reproduction whose measurement crashes (here: the data folder
+    is empty) is an error naming the missing file, not an xfail; JUnit and the last-run file say so."""
+    import json
+    import xml.etree.ElementTree as ET
+
+    project.makefile(".yaml", **{"expected/005_data": textwrap.dedent("""\
+        document: 002_x.txt
+        claims:
+          - id: demo.data.sizes
+            kind: data
+            quote: "25,000 reviews"
+            measure: imdb.sizes
+            expected: {train: 1, test: 1}
+            compare: equal
+            known_nonrepro:
+              torch: {measured: {train: 25000, test: 25000}, reason: "a made-up non-reproduction"}
+        """)})
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    monkeypatch.setenv("REPROKIT_DATA_DIR", str(empty))
+    result = project.runpytest_subprocess("--backend", "torch", "-k", "demo.data", "--junitxml=junit.xml")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*imdb.npz*", "*torch: 0 reproduced, 0 known non-reproduction, 0 undecided, "
+                                 "0 smoke passed, 0 failed, 1 error, 0 skipped"])
+    case = next(c for c in ET.parse(project.path / "junit.xml").iter("testcase"))
+    assert case.find("error") is not None
+    assert {p.get("name"): p.get("value") for p in case.iter("property")}["verdict"] == "error"
+    last = json.loads((project.path / ".reprokit" / "last-run.json").read_text())["outcomes"]
+    assert [o["verdict"] for o in last] == ["error"]
+
+
+def test_a_skip_never_overwrites_a_decided_verdict():
+    from reprokit.plugin import merge_outcomes
+    old = {("a.b.c", "torch"): {"verdict": "reproduced"}, ("a.b.d", "torch"): {"verdict": "reproduced"}}
+    new = {("a.b.c", "torch"): {"verdict": "skipped"}, ("a.b.d", "torch"): {"verdict": "error"},
+           ("a.b.e", "torch"): {"verdict": "skipped"}}
+    merged = merge_outcomes(old, new)
+    assert merged[("a.b.c", "torch")]["verdict"] == "reproduced"  # kept
+    assert merged[("a.b.d", "torch")]["verdict"] == "error"  # a newer outcome that is not a skip wins
+    assert merged[("a.b.e", "torch")]["verdict"] == "skipped"  # nothing to keep

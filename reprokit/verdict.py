@@ -1,0 +1,333 @@
+"""The one place a verdict is decided: the ``Verdict`` type, the ``Outcome`` it comes in, and
+``judge(claim, backend, measured, seeds)``. The plugin, the CLI, the report and the ledger check
+all get their verdicts from here (through ``reprokit.check.decide``, which measures).
+
+Each kind of claim is asked its own question (README "How a verdict is decided"):
+
+- **a number the document printed from one run** (``plausible_run``, ``plausible_run_at_least``,
+  ``plausible_outcome``) is one draw of the recipe: is it a plausible run? A conformal p-value
+  ranks the documented run among the seeds' runs; it is "not reproduced" when p <= ALPHA at the
+  plan's ``SINGLE_RUN_SEEDS`` seeds (a value from the recipe's own distribution is rejected at most
+  ALPHA of the time, whatever that distribution), "reproduced" as soon as no later seed could make
+  p that small, "undecided" before;
+- **a statement about the recipe** (``order``, ``trend``) compares typical outcomes: a Welch
+  t interval for a difference of means, a bootstrap interval for a trend, at a level split over
+  the family's looks and the claim's pairs (Bonferroni), against the claim's practical margin;
+- every other comparison is exact (counts, shapes, a measured time ratio): reproduced or not.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+ALPHA = 0.10  # the error rate each rule allows for calling a true claim "not reproduced"
+LOOKS = (3, 5, 10, 20)  # seed counts at which a training claim is judged, in turn, up to its family's cap
+SINGLE_RUN_SEEDS = 20  # the plan: a single-run claim is decided by its 20th seed at the latest
+SINGLE_RUN = ("plausible_run", "plausible_run_at_least", "plausible_outcome")
+RECIPE = ("order", "trend")
+
+
+class Verdict(str, enum.Enum):
+    REPRODUCED = "reproduced"
+    NOT_REPRODUCED = "not reproduced"
+    UNDECIDED = "undecided"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A verdict with what decided it: ``detail`` names the numbers and the seeds used."""
+    verdict: Verdict
+    question: str  # "single run", "recipe" or "exact"
+    detail: str
+    measured: Any
+    seeds: int | None = None  # seeds per experiment the verdict rests on
+    needs_seeds: int | None = None  # undecided: about how many seeds would decide it
+    learned: dict[str, list[int]] = field(default_factory=dict)  # experiment -> [learned, seeds]
+
+    @property
+    def decided(self) -> bool:
+        return self.verdict is not Verdict.UNDECIDED
+
+    def summary(self) -> str:
+        seeds = f" ({self.seeds} seeds" + (", " + ", ".join(f"{e} learned {k}/{n}" for e, (k, n) in self.learned.items())
+                                          if self.learned else "") + ")" if self.seeds else ""
+        needs = f"; needs about {self.needs_seeds} seeds" if self.needs_seeds else ""
+        return f"{self.verdict.value}{seeds}: {self.detail}{needs}"
+
+
+class NotReproduced(AssertionError):
+    """The claim's own comparison failed: the only exception a known non-reproduction may raise."""
+
+
+class Undecided(AssertionError):
+    """The seeds could not decide: the only exception a stated 'undecided' may raise."""
+
+
+# -- the documented values and the seeds' values, leaf by leaf ---------------------------------
+
+def _norm(v: Any) -> Any:
+    from reprokit.compare import _norm as norm
+    return norm(v)
+
+
+def leaves(measured: Any, expected: Any, path: str = "") -> list[tuple[str, np.ndarray, float]]:
+    """(where, the seeds' values, documented value) for every documented number. ``measured`` nests
+    dicts down to the seeds' statistics (``{"values": [...]}``); a documented list is checked
+    elementwise, one documented number against a list-valued metric applies to every element."""
+    if isinstance(expected, dict):
+        out = []
+        for key, e in expected.items():
+            if not isinstance(measured, dict) or key not in measured:
+                raise ValueError(f"nothing measured for {path}{key}")
+            out += leaves(measured[key], e, f"{path}{key} ")
+        return out
+    values = np.asarray(measured["values"], dtype=float)  # seeds first
+    if values.ndim == 2:
+        expected = expected if isinstance(expected, list) else [expected] * values.shape[1]
+        if len(expected) != values.shape[1]:
+            raise ValueError(f"{path}: {values.shape[1]} values measured, {len(expected)} documented")
+        return [(f"{path.strip()}[{i}]", values[:, i], float(e)) for i, e in enumerate(expected)]
+    return [(path.strip(), values, float(expected))]
+
+
+# -- single-run questions ------------------------------------------------------------------------
+
+def _single_run_decision(k: int, n: int, cap: int, what: str) -> tuple[Verdict, str, int | None]:
+    """``k`` of ``n`` seeds are at least as extreme as the documented run; the conformal p-value is
+    (k + 1) / (n + 1). At the plan's N seeds the run is implausible when p <= ALPHA, i.e. when at
+    most ``r`` seeds are as extreme. Once more than ``r`` are, no further seed can make it so."""
+    plan = SINGLE_RUN_SEEDS
+    r = math.floor(ALPHA * (plan + 1) - 1 + 1e-9)
+    p = (k + 1) / (n + 1)
+    said = f"{k} of {n} seeds {what} (conformal p = {p:.2f})"
+    if k > r:
+        return Verdict.REPRODUCED, said, None
+    if n >= plan:
+        return Verdict.NOT_REPRODUCED, said + f" <= {ALPHA}", None
+    return Verdict.UNDECIDED, said, plan
+
+
+def plausible_run(measured: Any, expected: Any, margin: float) -> tuple[int, int, str]:
+    """Two-sided: a run's distance is the root mean square, over the documented values, of its
+    standardized distances from their medians; a seed is as extreme as the documented run when its
+    distance is at least the document's. Medians and scales come from the seeds and the document
+    together (full conformal); the documented values are first moved toward the medians by up to
+    ``margin`` (the claim's practical margin)."""
+    ls = leaves(measured, _norm(expected))
+    n = len(ls[0][1])
+    scores, doc = np.zeros(n), 0.0
+    for _, seeds, value in ls:
+        together = np.append(seeds, value)
+        centre = float(np.median(together))
+        scale = float(np.std(together)) or 1.0
+        moved = value - np.clip(value - centre, -margin, margin)
+        scores = scores + ((seeds - centre) / scale) ** 2
+        doc += ((moved - centre) / scale) ** 2
+    k = int(np.sum(scores >= doc - 1e-9))
+    worst = max(ls, key=lambda leaf: abs(leaf[2] - np.median(leaf[1])) / (np.std(leaf[1]) or 1.0))
+    shown = f"documented {worst[0] or 'value'} {worst[2]:g} vs seeds {_range(worst[1])}" + \
+        (f" (the farthest of {len(ls)} values)" if len(ls) > 1 else "")
+    return k, n, shown
+
+
+def plausible_run_at_least(measured: Any, expected: Any, margin: float) -> tuple[int, int, str]:
+    """One-sided: the document's run reached at least each documented value; a seed is as extreme
+    when it reaches every one of them too (less ``margin``)."""
+    ls = leaves(measured, _norm(expected))
+    n = len(ls[0][1])
+    reach = np.ones(n, dtype=bool)
+    for _, seeds, value in ls:
+        reach &= seeds >= value - margin - 1e-12
+    worst = min(ls, key=lambda leaf: float(np.max(leaf[1]) - leaf[2]))
+    return int(reach.sum()), n, f"documented >= {worst[2]:g} at {worst[0] or 'value'}, seeds {_range(worst[1])}"
+
+
+def plausible_outcome(measured: Any, expected: Any, margin: float) -> tuple[int, int, str]:
+    """A yes/no outcome the document's run showed (``{"per_seed": [bool, ...]}`` per experiment, or
+    directly): a seed is as extreme when it shows it too."""
+    groups = measured if "per_seed" not in measured else {"": measured}
+    per_seed = None
+    for name, m in groups.items():
+        if name and isinstance(expected, dict) and name not in expected:
+            continue
+        s = np.asarray(m["per_seed"], dtype=bool)
+        per_seed = s if per_seed is None else per_seed & s
+    return int(per_seed.sum()), len(per_seed), "show the documented outcome"
+
+
+def _range(a: np.ndarray) -> str:
+    return f"{np.min(a):.4g}..{np.max(a):.4g} (median {np.median(a):.4g})"
+
+
+# -- recipe questions ----------------------------------------------------------------------------
+
+RELATIONS = {
+    ">": "a exceeds b beyond noise (not reproduced: a does not exceed b by more than the margin)",
+    "<": "a falls short of b beyond noise (not reproduced: a is not below b by more than the margin)",
+    ">=": "a is not below b by more than the margin",
+    "!>": "a does not exceed b by more than the margin",
+    "~": "a and b are within the margin of each other",
+}
+
+
+def looks_for(cap: int) -> tuple[int, ...]:
+    return tuple(n for n in LOOKS if n <= cap) or (cap,)
+
+
+def difference_interval(a: np.ndarray, b: np.ndarray, level: float) -> tuple[float, float]:
+    """Welch's t interval for mean(a) - mean(b) (scipy.stats); exact where both have no spread."""
+    from scipy import stats
+    diff = float(np.mean(a) - np.mean(b))
+    if len(a) < 2 or len(b) < 2:
+        return -math.inf, math.inf
+    if np.ptp(a) == 0 and np.ptp(b) == 0:
+        return diff, diff
+    with warnings.catch_warnings():  # near-identical values (a ceiling of 1.0) warn of lost precision
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(confidence_level=level)
+    return float(ci.low), float(ci.high)
+
+
+def _relation(rel: str, lo: float, hi: float, margin: float) -> Verdict:
+    """The verdict of one relation from the interval of a - b."""
+    # a strict relation needs the whole interval beyond 0; the others hold at their bound (ties)
+    yes, no = {">": (lo > 0, hi < margin), "<": (hi < 0, lo > -margin), ">=": (lo >= -margin, hi < -margin),
+               "!>": (hi <= margin, lo > margin), "~": (-margin <= lo and hi <= margin, lo > margin or hi < -margin)}[rel]
+    return Verdict.REPRODUCED if yes else Verdict.NOT_REPRODUCED if no else Verdict.UNDECIDED
+
+
+def order(measured: dict, margin: float, cap: int) -> tuple[Verdict, str, int | None]:
+    pairs = measured["pairs"]
+    level = 1 - 2 * ALPHA / (len(looks_for(cap)) * len(pairs))
+    verdicts, said, needs = [], [], []
+    for a, rel, b in pairs:
+        va = np.asarray(measured["stats"][a]["values"], dtype=float)
+        vb = np.asarray(measured["stats"][b]["values"], dtype=float)
+        lo, hi = difference_interval(va, vb, level)
+        v = _relation(rel, lo, hi, margin)
+        verdicts.append(v)
+        diff = float(np.mean(va) - np.mean(vb))
+        said.append(f"{a} {rel} {b}: difference {diff:+.4f}, {level:.1%} interval [{lo:+.4f}, {hi:+.4f}]"
+                    f"{f', margin {margin:g}' if margin else ''} -> {v.value}")
+        if v is Verdict.UNDECIDED:
+            needs.append(_needed(len(va), (hi - lo) / 2, diff, margin))
+    verdict = _combine(verdicts)
+    return verdict, "; ".join(said), max(needs) if verdict is Verdict.UNDECIDED and needs else None
+
+
+def _needed(n: int, half_width: float, estimate: float, margin: float) -> int | None:
+    """Seeds per experiment at which an interval of this width around this estimate would clear
+    the nearest deciding bound (0 or +-margin): n * (half width / distance)^2; None if unbounded."""
+    distance = min(abs(estimate - bound) for bound in {0.0, margin, -margin})
+    if not math.isfinite(half_width):
+        return None
+    if distance < 1e-9:
+        return None
+    return max(n + 1, math.ceil(n * (half_width / distance) ** 2))
+
+
+def trend(measured: dict, expected: dict, cap: int) -> tuple[Verdict, str, int | None]:
+    """Per experiment: the tie-aware Spearman correlation of the seeds' mean curve with position
+    (scipy.stats.spearmanr), with a percentile bootstrap interval over seeds; the documented
+    ``spearman`` is an upper bound ("falls with")."""
+    level = 1 - 2 * ALPHA / (len(looks_for(cap)) * len(expected))
+    verdicts, said, needs = [], [], []
+    for name, bound in _norm(expected).items():
+        curves = np.asarray(measured[name]["values"], dtype=float)
+        rho = spearman(curves.mean(0))
+        rng = np.random.default_rng(0)
+        boot = [spearman(curves[rng.integers(0, len(curves), len(curves))].mean(0)) for _ in range(2000)]
+        lo, hi = (float(q) for q in np.quantile(boot, [(1 - level) / 2, 1 - (1 - level) / 2]))
+        limit = bound["spearman"]
+        v = Verdict.REPRODUCED if hi <= limit else Verdict.NOT_REPRODUCED if lo > limit else Verdict.UNDECIDED
+        verdicts.append(v)
+        said.append(f"{name}: Spearman {rho:+.3f}, {level:.1%} bootstrap interval [{lo:+.3f}, {hi:+.3f}] "
+                    f"vs <= {limit} -> {v.value}")
+        if v is Verdict.UNDECIDED:
+            needs.append(_needed(len(curves), (hi - lo) / 2, rho - limit, 0.0))
+    verdict = _combine(verdicts)
+    return verdict, "; ".join(said), max((x for x in needs if x), default=None) if verdict is Verdict.UNDECIDED else None
+
+
+def spearman(curve: np.ndarray) -> float:
+    """Tie-aware Spearman correlation of a curve with its position; 0 for a flat curve."""
+    from scipy import stats
+    if np.ptp(curve) == 0:
+        return 0.0
+    return float(stats.spearmanr(np.arange(len(curve)), curve).statistic)
+
+
+def _combine(verdicts: list[Verdict]) -> Verdict:
+    if Verdict.NOT_REPRODUCED in verdicts:
+        return Verdict.NOT_REPRODUCED
+    if Verdict.UNDECIDED in verdicts:
+        return Verdict.UNDECIDED
+    return Verdict.REPRODUCED
+
+
+# -- the one judge ---------------------------------------------------------------------------------
+
+def judge(claim, backend: str, measured: Any, seeds: int | None = None, cap: int | None = None,
+          learned: dict | None = None) -> Outcome:
+    """The verdict of ``claim`` in ``backend`` on ``measured`` (from ``seeds`` seeds per experiment,
+    of at most ``cap`` the family's budget allows)."""
+    from reprokit.compare import COMPARISONS
+    margin = claim.tolerance or 0.0
+    expected = claim.expected_for(backend)
+    cap = cap or seeds or 1
+    extra = {"measured": measured, "seeds": seeds, "learned": learned or {}}
+    if claim.compare in SINGLE_RUN:
+        what = {"plausible_run": "lie at least as far from the seeds' median as the documented run",
+                "plausible_run_at_least": "reach the documented value",
+                "plausible_outcome": "show the documented outcome"}[claim.compare]
+        k, n, shown = globals()[claim.compare](measured, expected, margin)
+        verdict, said, needs = _single_run_decision(k, n, cap, what)
+        if verdict is Verdict.UNDECIDED and n >= cap:
+            said += f"; the family's budget is {cap} seeds"
+        return Outcome(verdict, "single run", f"{said}; {shown}", needs_seeds=needs, **extra)
+    if claim.compare == "order":
+        verdict, said, needs = order(measured, margin, cap)
+        return Outcome(verdict, "recipe", said, needs_seeds=needs, **extra)
+    if claim.compare == "trend":
+        verdict, said, needs = trend(measured, expected, cap)
+        return Outcome(verdict, "recipe", said, needs_seeds=needs, **extra)
+    try:
+        COMPARISONS[claim.compare](measured, expected, claim.tolerance)
+    except AssertionError as exc:
+        return Outcome(Verdict.NOT_REPRODUCED, "exact", str(exc), **extra)
+    return Outcome(Verdict.REPRODUCED, "exact", f"measured {_short(measured)}", **extra)
+
+
+def _short(value: Any) -> str:
+    s = repr(_norm(value))
+    return s if len(s) < 200 else s[:200] + "…"
+
+
+# -- what expected/ states, and the labels every surface shows ------------------------------------
+
+def stated(claim, backend: str) -> Verdict:
+    """The verdict ``expected/`` records for the claim in this backend's family."""
+    family = "keras" if backend.startswith("keras") else backend
+    if family in claim.known_nonrepro:
+        return Verdict.NOT_REPRODUCED
+    if family in claim.undecided:
+        return Verdict.UNDECIDED
+    return Verdict.REPRODUCED
+
+
+def label(verdict: Verdict, stated_verdict: Verdict) -> str:
+    """The one spelling of an outcome said against ``expected/``."""
+    if verdict is stated_verdict:
+        return {Verdict.REPRODUCED: "reproduced", Verdict.NOT_REPRODUCED: "known non-reproduction",
+                Verdict.UNDECIDED: "undecided"}[verdict]
+    return f"{verdict.value} (expected/ states {stated_verdict.value})"
+
+
+ERROR = "error"  # a crash: never a verdict
+SMOKE = "smoke passed"
