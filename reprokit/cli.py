@@ -30,13 +30,16 @@ def cmd_list(args) -> int:
         if args.backend and not c.applies_to(args.backend):
             continue
         nonrepro = ",".join(sorted(c.known_nonrepro)) or "-"
+        undecided = ",".join(sorted(c.undecided)) or "-"
         if args.verdict == "nonrepro" and nonrepro == "-":
             continue
-        if args.verdict == "reproduces" and nonrepro != "-":
+        if args.verdict == "undecided" and undecided == "-":
             continue
-        rows.append((c.id, c.kind, c.document[:3], nonrepro, c.quote[:70]))
+        if args.verdict == "reproduces" and (nonrepro != "-" or undecided != "-"):
+            continue
+        rows.append((c.id, c.kind, c.document[:3], nonrepro, undecided, c.quote[:60]))
     for r in rows:
-        print(f"{r[0]:<34} {r[1]:<6} {r[2]:<4} non-repro: {r[3]:<12} {r[4]}")
+        print(f"{r[0]:<34} {r[1]:<6} {r[2]:<4} non-repro: {r[3]:<12} undecided: {r[4]:<12} {r[5]}")
     print(f"{len(rows)} claims", file=sys.stderr)
     return 0
 
@@ -61,7 +64,7 @@ def _training_runs(claims, args) -> int:
     """How many training runs the selected claims need (for the progress bar)."""
     from reprokit import check, experiments
     from reprokit.backends import parse
-    seeds = args.seeds or 3
+    seeds = args.seeds or 3  # the first look; more seeds only where it does not decide
     runs = set()
     for c in claims:
         smoke = check.mode(c, args.profile) == "smoke"
@@ -138,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     ls.add_argument("--document", help="document prefix, e.g. 004")
     ls.add_argument("--kind", help="data, shape, params, acc, curve, order, time, pred or mech")
     ls.add_argument("--backend", choices=["keras", "torch"])
-    ls.add_argument("--verdict", choices=["reproduces", "nonrepro"], help="by the stated known non-reproductions")
+    ls.add_argument("--verdict", choices=["reproduces", "nonrepro", "undecided"],
+                    help="by the verdict expected/ states (reproduces: in every backend)")
     ls.set_defaults(fn=cmd_list)
     run = sub.add_parser("run", help="run the claims matching ids or globs through pytest, with a progress bar",
                          description="Runs `pytest tests/test_claims.py` on the matching claims; a progress bar over "

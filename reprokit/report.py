@@ -68,6 +68,7 @@ def markdown(folder: Path) -> str:
         cells = [f"`{r['id']}`", doc]
         for b in BACKENDS:
             v, m = r[b]
+            m = m if len(m) <= 300 else m[:297] + "…"
             cells += [m.replace("|", "\\|"), labelled(by_id[r["id"]], b, v)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -57,7 +57,9 @@ class Outcome:
     def summary(self) -> str:
         seeds = f" ({self.seeds} seeds" + (", " + ", ".join(f"{e} learned {k}/{n}" for e, (k, n) in self.learned.items())
                                           if self.learned else "") + ")" if self.seeds else ""
-        needs = f"; needs about {self.needs_seeds} seeds" if self.needs_seeds else ""
+        needs = f"; needs about {self.needs_seeds} seeds" if self.needs_seeds else \
+            f"; needs more than {MAX_NEEDED} seeds (a difference within noise of its bound)" \
+            if self.verdict is Verdict.UNDECIDED and self.question == "recipe" else ""
         return f"{self.verdict.value}{seeds}: {self.detail}{needs}"
 
 
@@ -98,22 +100,25 @@ def leaves(measured: Any, expected: Any, path: str = "") -> list[tuple[str, np.n
 
 # -- single-run questions ------------------------------------------------------------------------
 
-def _single_run_decision(k: int, n: int, cap: int, what: str) -> tuple[Verdict, str, int | None]:
+def _single_run_decision(k: int, n: int, what: str, inside: bool = True) -> tuple[Verdict, str, int | None]:
     """``k`` of ``n`` seeds are at least as extreme as the documented run; the conformal p-value is
     (k + 1) / (n + 1). At the plan's N seeds the run is implausible when p <= ALPHA, i.e. when at
-    most ``r`` seeds are as extreme. Once more than ``r`` are, no further seed can make it so."""
+    most ``r`` seeds are as extreme. Once more than ``r`` are, further seeds would not make it so:
+    the verdict is reproduced early, but before the plan's seeds only where every documented value
+    also lies ``inside`` the seeds' range (with few seeds the document pulls the common centre and
+    scale toward itself, which flatters a run that is off in many values at once)."""
     plan = SINGLE_RUN_SEEDS
     r = math.floor(ALPHA * (plan + 1) - 1 + 1e-9)
     p = (k + 1) / (n + 1)
     said = f"{k} of {n} seeds {what} (conformal p = {p:.2f})"
-    if k > r:
+    if k > r and (inside or n >= plan):
         return Verdict.REPRODUCED, said, None
     if n >= plan:
         return Verdict.NOT_REPRODUCED, said + f" <= {ALPHA}", None
     return Verdict.UNDECIDED, said, plan
 
 
-def plausible_run(measured: Any, expected: Any, margin: float) -> tuple[int, int, str]:
+def plausible_run(measured: Any, expected: Any, margin: float) -> tuple[int, int, str, bool]:
     """Two-sided: a run's distance is the root mean square, over the documented values, of its
     standardized distances from their medians; a seed is as extreme as the documented run when its
     distance is at least the document's. Medians and scales come from the seeds and the document
@@ -130,13 +135,14 @@ def plausible_run(measured: Any, expected: Any, margin: float) -> tuple[int, int
         scores = scores + ((seeds - centre) / scale) ** 2
         doc += ((moved - centre) / scale) ** 2
     k = int(np.sum(scores >= doc - 1e-9))
+    inside = all(np.min(seeds) - margin <= value <= np.max(seeds) + margin for _, seeds, value in ls)
     worst = max(ls, key=lambda leaf: abs(leaf[2] - np.median(leaf[1])) / (np.std(leaf[1]) or 1.0))
     shown = f"documented {worst[0] or 'value'} {worst[2]:g} vs seeds {_range(worst[1])}" + \
         (f" (the farthest of {len(ls)} values)" if len(ls) > 1 else "")
-    return k, n, shown
+    return k, n, shown, inside
 
 
-def plausible_run_at_least(measured: Any, expected: Any, margin: float) -> tuple[int, int, str]:
+def plausible_run_at_least(measured: Any, expected: Any, margin: float) -> tuple[int, int, str, bool]:
     """One-sided: the document's run reached at least each documented value; a seed is as extreme
     when it reaches every one of them too (less ``margin``)."""
     ls = leaves(measured, _norm(expected))
@@ -145,10 +151,10 @@ def plausible_run_at_least(measured: Any, expected: Any, margin: float) -> tuple
     for _, seeds, value in ls:
         reach &= seeds >= value - margin - 1e-12
     worst = min(ls, key=lambda leaf: float(np.max(leaf[1]) - leaf[2]))
-    return int(reach.sum()), n, f"documented >= {worst[2]:g} at {worst[0] or 'value'}, seeds {_range(worst[1])}"
+    return int(reach.sum()), n, f"documented >= {worst[2]:g} at {worst[0] or 'value'}, seeds {_range(worst[1])}", True
 
 
-def plausible_outcome(measured: Any, expected: Any, margin: float) -> tuple[int, int, str]:
+def plausible_outcome(measured: Any, expected: Any, margin: float) -> tuple[int, int, str, bool]:
     """A yes/no outcome the document's run showed (``{"per_seed": [bool, ...]}`` per experiment, or
     directly): a seed is as extreme when it shows it too."""
     groups = measured if "per_seed" not in measured else {"": measured}
@@ -158,7 +164,7 @@ def plausible_outcome(measured: Any, expected: Any, margin: float) -> tuple[int,
             continue
         s = np.asarray(m["per_seed"], dtype=bool)
         per_seed = s if per_seed is None else per_seed & s
-    return int(per_seed.sum()), len(per_seed), "show the documented outcome"
+    return int(per_seed.sum()), len(per_seed), "the documented outcome is a yes/no per run", True
 
 
 def _range(a: np.ndarray) -> str:
@@ -218,7 +224,12 @@ def order(measured: dict, margin: float, cap: int) -> tuple[Verdict, str, int | 
         if v is Verdict.UNDECIDED:
             needs.append(_needed(len(va), (hi - lo) / 2, diff, margin))
     verdict = _combine(verdicts)
-    return verdict, "; ".join(said), max(needs) if verdict is Verdict.UNDECIDED and needs else None
+    return verdict, "; ".join(said), _most(needs) if verdict is Verdict.UNDECIDED else None
+
+
+def _most(needs: list[int | None]) -> int | None:
+    """The seeds the hardest pair needs (None: more than MAX_NEEDED, or unbounded)."""
+    return None if not needs or None in needs else max(needs)
 
 
 def _needed(n: int, half_width: float, estimate: float, margin: float) -> int | None:
@@ -229,7 +240,11 @@ def _needed(n: int, half_width: float, estimate: float, margin: float) -> int | 
         return None
     if distance < 1e-9:
         return None
-    return max(n + 1, math.ceil(n * (half_width / distance) ** 2))
+    needed = max(n + 1, math.ceil(n * (half_width / distance) ** 2))
+    return needed if needed <= MAX_NEEDED else None  # beyond it: the difference is within noise of a bound
+
+
+MAX_NEEDED = 500
 
 
 def trend(measured: dict, expected: dict, cap: int) -> tuple[Verdict, str, int | None]:
@@ -252,7 +267,7 @@ def trend(measured: dict, expected: dict, cap: int) -> tuple[Verdict, str, int |
         if v is Verdict.UNDECIDED:
             needs.append(_needed(len(curves), (hi - lo) / 2, rho - limit, 0.0))
     verdict = _combine(verdicts)
-    return verdict, "; ".join(said), max((x for x in needs if x), default=None) if verdict is Verdict.UNDECIDED else None
+    return verdict, "; ".join(said), _most(needs) if verdict is Verdict.UNDECIDED else None
 
 
 def spearman(curve: np.ndarray) -> float:
@@ -286,8 +301,8 @@ def judge(claim, backend: str, measured: Any, seeds: int | None = None, cap: int
         what = {"plausible_run": "lie at least as far from the seeds' median as the documented run",
                 "plausible_run_at_least": "reach the documented value",
                 "plausible_outcome": "show the documented outcome"}[claim.compare]
-        k, n, shown = globals()[claim.compare](measured, expected, margin)
-        verdict, said, needs = _single_run_decision(k, n, cap, what)
+        k, n, shown, inside = globals()[claim.compare](measured, expected, margin)
+        verdict, said, needs = _single_run_decision(k, n, what, inside)
         if verdict is Verdict.UNDECIDED and n >= cap:
             said += f"; the family's budget is {cap} seeds"
         return Outcome(verdict, "single run", f"{said}; {shown}", needs_seeds=needs, **extra)

@@ -27,10 +27,12 @@ def main() -> None:
         al_far = sim._single_run_rates(draw, sd, 3.0, "plausible_run_at_least")[Verdict.NOT_REPRODUCED]
         o_gt = sim._order_rates(">", 0.0, draw, sd)[Verdict.NOT_REPRODUCED]
         o_ge = sim._order_rates(">=", 0.0, draw, sd)[Verdict.NOT_REPRODUCED]
-        up = sim._order_rates(">", 3.0, draw, sd)[Verdict.REPRODUCED]
-        down = sim._order_rates(">", -3.0, draw, sd)[Verdict.NOT_REPRODUCED]
+        used_up, used_down = [], []
+        up = sim._order_rates(">", 3.0, draw, sd, used=used_up)[Verdict.REPRODUCED]
+        down = sim._order_rates(">", -3.0, draw, sd, used=used_down)[Verdict.NOT_REPRODUCED]
+        seeds = lambda used: "/".join(f"{sum(u == n for u in used) / len(used):.0%}" for n in sim.LOOKS)  # noqa: E731
         print(f"| {name} | {same:.1%} | {far:.1%} | {al_same:.1%} / {al_far:.1%} | {o_gt:.1%}, {o_ge:.1%} | "
-              f"{up:.1%} (a > b true), {down:.1%} (false) |")
+              f"{up:.1%} (a > b true; decided at 3/5/10/20 seeds: {seeds(used_up)}), {down:.1%} (false; {seeds(used_down)}) |")
 
 
 if __name__ == "__main__":

@@ -136,7 +136,8 @@ def test_binary_outcomes():
         assert wrong / SIMULATIONS <= ALPHA
 
 
-def _order_rates(rel: str, true_difference: float, draw, sd, cap: int = 20, margin: float = 0.0):
+def _order_rates(rel: str, true_difference: float, draw, sd, cap: int = 20, margin: float = 0.0, used=None):
+    """Share of simulations per verdict; ``used`` (a list) collects the seeds each decision took."""
     rng = np.random.default_rng(7)
     claim = _claim("order", True, margin or None, measure="training.order")
     calls = {v: 0 for v in Verdict}
@@ -147,6 +148,8 @@ def _order_rates(rel: str, true_difference: float, draw, sd, cap: int = 20, marg
         outcome = _sequential(claim, lambda n: {"pairs": [["a", rel, "b"]], "stats": {
             "a": {"values": a[:n].tolist()}, "b": {"values": b[:n].tolist()}}}, cap)
         calls[outcome.verdict] += 1
+        if used is not None:
+            used.append(outcome.seeds)
     return {v: c / (SIMULATIONS // 2) for v, c in calls.items()}
 
 

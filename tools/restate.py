@@ -1,0 +1,123 @@
+"""Restate expected/ from the ledger: for every training claim, the verdict the recorded runs give
+in each backend becomes the one expected/ states (``known_nonrepro`` where they say not
+reproduced, ``undecided`` where they cannot decide, neither where they reproduce the claim), with
+the numbers that decided it as ``measured``. A stated reason is kept while the verdict stays the
+same; a new one says what decided it. Prints every change. Comments and layout are kept.
+
+    python tools/restate.py            # rewrite expected/*.yaml
+    python tools/restate.py --check    # only print what would change (exit 1 if anything would)
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+from reprokit import check
+from reprokit.claims import Claim, load_file
+from reprokit.verdict import Verdict, stated
+
+BLOCKS = ("known_nonrepro", "undecided")
+
+
+def new_state(claim: Claim, backend: str) -> tuple[Verdict, dict] | None:
+    outcome = check.decide(claim, backend, source="ledger")
+    if outcome is None:
+        return None
+    old = stated(claim, backend)
+    if outcome.verdict is Verdict.REPRODUCED:
+        return outcome.verdict, {}
+    kept = (claim.known_nonrepro if old is Verdict.NOT_REPRODUCED else claim.undecided).get(backend)
+    if outcome.verdict is old and kept is not None:
+        reason = kept.reason
+    elif outcome.verdict is Verdict.UNDECIDED:
+        reason = (f"the {outcome.seeds} recorded seeds cannot decide it"
+                  + (f"; about {outcome.needs_seeds} would" if outcome.needs_seeds else "")
+                  + " (the family's seed budget on this CPU is reached or the ledger holds no more)")
+    else:
+        reason = f"the recorded seeds' runs decide it: {outcome.detail}"
+    return outcome.verdict, {"measured": outcome.summary(), "reason": reason}
+
+
+def _block(name: str, entries: dict) -> list[str]:
+    text = yaml.safe_dump({name: entries}, width=100, sort_keys=True, allow_unicode=True, default_flow_style=False)
+    return ["    " + line if line else line for line in text.rstrip("\n").split("\n")]
+
+
+def restate_file(path: Path) -> list[str]:
+    claims = {c.id: c for c in load_file(path)}
+    lines = path.read_text().split("\n")
+    out, changes, i = [], [], 0
+    while i < len(lines):
+        m = re.match(r"  - id: (\S+)", lines[i])
+        if not m or m.group(1) not in claims or not claims[m.group(1)].experiments:
+            out.append(lines[i])
+            i += 1
+            continue
+        claim = claims[m.group(1)]
+        j = i + 1
+        while j < len(lines) and not re.match(r"  (- id:|#)", lines[j]):
+            j += 1
+        segment = lines[i:j]
+        trailing = []
+        while segment and segment[-1].strip() == "":
+            trailing.insert(0, segment.pop())
+        kept, skip = [], False
+        for line in segment:
+            if re.match(rf"    ({'|'.join(BLOCKS)}):", line):
+                skip = True
+                continue
+            if skip and (line.startswith("     ") or line.strip() == ""):
+                continue
+            skip = False
+            kept.append(line)
+        states = {name: {} for name in BLOCKS}
+        for backend in ("keras", "torch"):
+            if not claim.applies_to(backend):
+                continue
+            new = new_state(claim, backend)
+            old = stated(claim, backend)
+            if new is None:  # pending: keep what is stated
+                entry = claim.known_nonrepro.get(backend) or claim.undecided.get(backend)
+                if entry:
+                    states["known_nonrepro" if old is Verdict.NOT_REPRODUCED else "undecided"][backend] = \
+                        {"measured": entry.measured, "reason": entry.reason}
+                continue
+            verdict, entry = new
+            if verdict is not old:
+                changes.append(f"{claim.id} [{backend}]: {old.value} -> {verdict.value}: {entry.get('measured', '')}")
+            if verdict is Verdict.NOT_REPRODUCED:
+                states["known_nonrepro"][backend] = entry
+            elif verdict is Verdict.UNDECIDED:
+                states["undecided"][backend] = entry
+        for name in BLOCKS:
+            if states[name]:
+                kept += _block(name, states[name])
+        out += kept + trailing
+        i = j
+    path.write_text("\n".join(out))
+    load_file(path)  # still valid
+    return changes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--expected", default="expected")
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args(argv)
+    changed = []
+    for path in sorted(Path(args.expected).glob("*.yaml")):
+        before = path.read_text()
+        changed += restate_file(path)
+        if args.check:
+            path.write_text(before)
+    print("\n".join(changed) or "expected/ states what the ledger gives")
+    return 1 if args.check and changed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
