@@ -24,7 +24,7 @@ from reprokit import measures, settings
 from reprokit.claims import Claim
 from reprokit.compare import equal
 from reprokit.measures import MEASURES
-from reprokit.verdict import NotReproduced, Outcome, Undecided, Verdict, judge, looks_for, stated
+from reprokit.verdict import Mismatch, NotReproduced, Outcome, Undecided, Verdict, judge, looks_for, stated
 
 
 def mode(claim: Claim, profile: str) -> str:
@@ -153,15 +153,16 @@ def measure(claim: Claim, backend: str) -> Outcome | Smoke:
 def verify(claim: Claim, backend: str, result: Outcome | Smoke) -> None:
     """Pass when ``result`` is the verdict ``expected/`` states; raise ``NotReproduced`` or
     ``Undecided`` (the only exceptions a stated non-reproduction or undecided verdict accepts)
-    with the numbers that decided it, or AssertionError where a smoke check fails."""
+    with the numbers that decided it, or ``Mismatch`` (reproduced where expected/ states otherwise,
+    a failed smoke check)."""
     __tracebackhide__ = True
     want = stated(claim, backend)
     where = f"{claim.id} [{backend}]"
     if isinstance(result, Smoke):
         if result.failed:
-            raise AssertionError(f"{where}: {result.failed}")
+            raise Mismatch(f"{where}: {result.failed}")
         if result.ledger is not None and result.ledger.verdict is not want:
-            raise AssertionError(f"{where}: the ledger's full runs give '{result.ledger.verdict.value}' but expected/ "
+            raise Mismatch(f"{where}: the ledger's full runs give '{result.ledger.verdict.value}' but expected/ "
                                  f"states '{want.value}'; update expected/ or rerun the full profile: "
                                  f"{result.ledger.summary()}")
         return
@@ -174,7 +175,7 @@ def verify(claim: Claim, backend: str, result: Outcome | Smoke) -> None:
         raise NotReproduced(message)
     if result.verdict is Verdict.UNDECIDED:
         raise Undecided(message)
-    raise AssertionError(message)  # reproduced where expected/ states otherwise
+    raise Mismatch(message)  # reproduced where expected/ states otherwise
 
 
 def shown(result: Outcome | Smoke) -> Any:

@@ -20,7 +20,7 @@ from reprokit import backends as backends_mod
 from reprokit import check
 from reprokit.claims import KINDS, Claim, load
 from reprokit.errors import ReprokitError
-from reprokit.verdict import ERROR, SMOKE, NotReproduced, Undecided
+from reprokit.verdict import ERROR, SMOKE, Mismatch, NotReproduced, Undecided
 
 PROFILES = ("quick", "full")
 
@@ -200,6 +200,13 @@ def _verdict(report: pytest.TestReport) -> str | None:
 def pytest_runtest_makereport(item: pytest.Item, call):
     outcome = yield
     report = outcome.get_result()
+    if CLAIM in item.stash and report.failed and call.excinfo is not None:
+        exc = call.excinfo.value
+        if isinstance(exc, ReprokitError):  # a problem the user can fix: its one message, no traceback
+            claim, backend = item.stash[CLAIM]
+            report.longrepr = f"{claim.id} [{backend}]: {type(exc).__name__}: {exc}"
+        elif isinstance(exc, (NotReproduced, Undecided, Mismatch)):  # a verdict: the numbers say it all
+            report.longrepr = f"{type(exc).__name__}: {exc}"
     if CLAIM in item.stash and (verdict := _verdict(report)) and "verdict" not in dict(item.user_properties):
         # on the item, so the teardown report carries it too: JUnit XML writes the teardown's properties
         item.user_properties.append(("verdict", verdict))

@@ -71,6 +71,10 @@ class Undecided(AssertionError):
     """The seeds could not decide: the only exception a stated 'undecided' may raise."""
 
 
+class Mismatch(AssertionError):
+    """Reproduced where expected/ states otherwise, or a smoke check failed."""
+
+
 # -- the documented values and the seeds' values, leaf by leaf ---------------------------------
 
 def _norm(v: Any) -> Any:

@@ -142,7 +142,8 @@ def test_a_crash_is_an_error_never_a_known_non_reproduction(project, tmp_path, m
     monkeypatch.setenv("REPROKIT_DATA_DIR", str(empty))
     result = project.runpytest_subprocess("--backend", "torch", "-k", "demo.data", "--junitxml=junit.xml")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*imdb.npz*", "*torch: 0 reproduced, 0 known non-reproduction, 0 undecided, "
+    assert "Traceback" not in result.stdout.str() and "def test_claim" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["demo.data.sizes [[]torch[]]: DataError: *imdb.npz*", "*torch: 0 reproduced, 0 known non-reproduction, 0 undecided, "
                                  "0 smoke passed, 0 failed, 1 error, 0 skipped"])
     case = next(c for c in ET.parse(project.path / "junit.xml").iter("testcase"))
     assert case.find("error") is not None

@@ -16,7 +16,7 @@ import pytest
 from reprokit import check, experiments, ledger, measures, settings
 from reprokit.claims import Claim, NonReproduction
 from reprokit.compare import ratio_in_range
-from reprokit.verdict import (ALPHA, LOOKS, NotReproduced, Outcome, Undecided, Verdict, judge, looks_for,
+from reprokit.verdict import (ALPHA, LOOKS, Mismatch, NotReproduced, Outcome, Undecided, Verdict, judge, looks_for,
                               spearman, stated)
 
 SIMULATIONS = 2000
@@ -233,7 +233,7 @@ def test_verify_raises_only_the_stated_verdicts_exception():
         check.verify(stated_nr, "torch", Outcome(Verdict.UNDECIDED, "single run", "d", 2, seeds=3, needs_seeds=10))
     with pytest.raises(AssertionError) as plain:
         check.verify(stated_nr, "torch", Outcome(Verdict.REPRODUCED, "exact", "d", 1))
-    assert type(plain.value) is AssertionError
+    assert type(plain.value) is Mismatch
 
 
 def test_metric_syntax():
