@@ -9,11 +9,14 @@ from reprokit.data import files, imdb, mnist, synthetic
 from reprokit.data.sequences import pad_sequences
 from reprokit.errors import DataError
 
-keras = pytest.importorskip("keras")
+@pytest.fixture(scope="module")
+def keras():
+    """Keras, imported by the tests that compare with it: collecting this module imports no framework."""
+    return pytest.importorskip("keras")
 
 
 @pytest.fixture(scope="module")
-def keras_imdb():
+def keras_imdb(keras):
     """keras.datasets.imdb.load_data reading our offline file (its download is bypassed: the
     reconstructed file's bytes differ from Keras's, its arrays do not)."""
     from keras.src.datasets import imdb as kimdb
@@ -54,7 +57,7 @@ def test_word_index_and_decoding():
     assert imdb.decode(xs[0]).startswith("? please give this one a miss br br")
 
 
-def test_mnist_matches_keras():
+def test_mnist_matches_keras(keras):
     from keras.src.datasets import mnist as kmnist
 
     original = kmnist.get_file
@@ -72,7 +75,7 @@ def test_mnist_matches_keras():
 @pytest.mark.parametrize("padding", ["pre", "post"])
 @pytest.mark.parametrize("truncating", ["pre", "post"])
 @pytest.mark.parametrize("maxlen", [None, 1, 7, 30])
-def test_pad_sequences_matches_keras(padding, truncating, maxlen):
+def test_pad_sequences_matches_keras(keras, padding, truncating, maxlen):
     rng = np.random.default_rng(0)
     seqs = [list(rng.integers(1, 100, size=n)) for n in rng.integers(0, 40, size=50)]
     ours = pad_sequences(seqs, maxlen, padding=padding, truncating=truncating)

@@ -11,7 +11,12 @@ from reprokit.data import imdb, mnist, synthetic
 from reprokit.data.sequences import pad_sequences
 
 TOL = 1e-5
-K, T = load("keras"), load("torch")
+
+
+@pytest.fixture(scope="module")
+def kt():
+    """The Keras and torch backends, loaded by the first test (collection imports no framework)."""
+    return load("keras"), load("torch")
 
 
 def batch(spec: models.Model, n: int = 16):
@@ -45,7 +50,8 @@ def close_grad(a, b):
 
 
 @pytest.mark.parametrize("name", sorted(models.catalogue()))
-def test_keras_and_torch_compute_the_same(name):
+def test_keras_and_torch_compute_the_same(kt, name):
+    K, T = kt
     spec = models.get(name)
     x, y = batch(spec)
     km, tm = K.build(spec, seed=1), T.build(spec, seed=2)
@@ -73,8 +79,9 @@ def test_keras_and_torch_compute_the_same(name):
 
 
 @pytest.mark.parametrize("name", ["imdbq.simple5.len30", "mnist.lstm128", "mnist.gru128", "stack4"])
-def test_native_parametrization_computes_the_same_too(name):
+def test_native_parametrization_computes_the_same_too(kt, name):
     """Keras weights loaded into torch's own form (second bias zero) give Keras's outputs."""
+    K, T = kt
     spec = models.get(name)
     x, _ = batch(spec, 8)
     km, tm = K.build(spec, seed=1), T.build(spec, seed=2, parametrization="native")
@@ -82,7 +89,8 @@ def test_native_parametrization_computes_the_same_too(name):
     assert close(K.forward(km, x), T.forward(tm, x))
 
 
-def test_keras_form_counts_one_bias_native_two():
+def test_keras_form_counts_one_bias_native_two(kt):
+    _, T = kt
     spec = models.imdbq()
     assert T.param_counts(T.build(spec))[1] == 280
     assert T.param_counts(T.build(spec, parametrization="native"))[1] == 285

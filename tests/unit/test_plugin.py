@@ -161,3 +161,15 @@ def test_a_skip_never_overwrites_a_decided_verdict():
     assert merged[("a.b.c", "torch")]["verdict"] == "reproduced"  # kept
     assert merged[("a.b.d", "torch")]["verdict"] == "error"  # a newer outcome that is not a skip wins
     assert merged[("a.b.e", "torch")]["verdict"] == "skipped"  # nothing to keep
+
+
+def test_collecting_reprokits_own_tests_imports_no_framework():
+    """Collecting the whole suite (claims, benchmarks, unit tests) imports neither TensorFlow nor
+    torch: tests that need a framework load it in a fixture."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    code = ("import sys, pytest; rc = pytest.main(['--co', '-q', '-p', 'no:xdist', 'tests']); "
+            "print('HEAVY', [m for m in ('tensorflow', 'torch', 'keras', 'jax') if m in sys.modules]); sys.exit(rc)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "HEAVY []" in out.stdout
