@@ -49,8 +49,10 @@ def cmd_run(args) -> int:
     if not ids:
         print(f"reprokit run: no claim matches {' '.join(args.claims)} (see `reprokit list`)", file=sys.stderr)
         return 2
-    cmd = [sys.executable, "-m", "pytest", "tests/test_claims.py", "--backend", args.backend,
-           "--profile", args.profile, "-k", " or ".join(ids)]
+    from reprokit.backends import parse
+    # node ids, not -k: a keyword match would also run every claim whose id contains another's
+    nodes = [f"tests/test_claims.py::{cid}[{b}]" for cid in ids for b in parse(args.backend)]
+    cmd = [sys.executable, "-m", "pytest", *nodes, "--backend", args.backend, "--profile", args.profile]
     if args.seeds:
         cmd += ["--seeds", str(args.seeds)]
     if args.workers != "0":

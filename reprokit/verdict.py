@@ -141,7 +141,8 @@ def plausible_run(measured: Any, expected: Any, margin: float) -> tuple[int, int
     k = int(np.sum(scores >= doc - 1e-9))
     inside = all(np.min(seeds) - margin <= value <= np.max(seeds) + margin for _, seeds, value in ls)
     worst = max(ls, key=lambda leaf: abs(leaf[2] - np.median(leaf[1])) / (np.std(leaf[1]) or 1.0))
-    shown = f"documented {worst[0] or 'value'} {worst[2]:g} vs seeds {_range(worst[1])}" + \
+    shown = f"documented {worst[0] or 'value'} {worst[2]:g} at percentile {percentile(worst[1], worst[2]):.0f} " \
+        f"of the seeds {_range(worst[1])}" + \
         (f" (the farthest of {len(ls)} values)" if len(ls) > 1 else "")
     return k, n, shown, inside
 
@@ -169,6 +170,11 @@ def plausible_outcome(measured: Any, expected: Any, margin: float) -> tuple[int,
         s = np.asarray(m["per_seed"], dtype=bool)
         per_seed = s if per_seed is None else per_seed & s
     return int(per_seed.sum()), len(per_seed), "the documented outcome is a yes/no per run", True
+
+
+def percentile(seeds: np.ndarray, value: float) -> float:
+    """Where ``value`` falls among the seeds' values, 0-100 (ties count half)."""
+    return 100.0 * (np.sum(seeds < value) + 0.5 * np.sum(seeds == value)) / len(seeds)
 
 
 def _range(a: np.ndarray) -> str:
