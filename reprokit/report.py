@@ -57,7 +57,7 @@ def rows(folder: Path) -> list[dict]:
 
 
 def markdown(folder: Path) -> str:
-    lines = ["| claim | document value | keras: measured | keras | torch: measured | torch |",
+    lines = ["| claim | document value | keras: what decided it | keras | torch: what decided it | torch |",
              "|---|---|---|---|---|---|"]
     by_id = {c.id: c for c in claims_mod.load(folder)}
     for r in rows(folder):
