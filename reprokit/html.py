@@ -214,7 +214,7 @@ def verdict_table(rows: list[dict]) -> str:
     out = ['<div class="filters">', select("document", docs), select("kind", kinds), select("backend", BACKENDS),
            select("verdict", verdicts), '<span id="shown"></span></div>',
            '<table id="verdicts"><thead><tr><th>claim</th><th>quote</th><th>document value</th>'
-           + "".join(f'<th class="b-{b}">{b}: measured</th><th class="b-{b}">{b}</th>' for b in BACKENDS)
+           + "".join(f'<th class="b-{b}">{b}: what decided it</th><th class="b-{b}">{b}</th>' for b in BACKENDS)
            + "</tr></thead><tbody>"]
     for r in rows:
         c = r["claim"]
