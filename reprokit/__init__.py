@@ -3,7 +3,7 @@ Keras and in PyTorch. Importing reprokit imports neither TensorFlow nor torch.""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 __version__ = "0.1.0"
 

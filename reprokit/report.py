@@ -8,9 +8,7 @@ timing claims are decided by running the suite and are listed as such.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Any
 
 from reprokit import claims as claims_mod
 from reprokit import check, experiments, ledger
@@ -19,10 +17,6 @@ from reprokit import verdict as verdict_mod
 BACKENDS = ("keras", "torch")
 START, END = "<!-- verdicts:start -->", "<!-- verdicts:end -->"
 COST_START, COST_END = "<!-- cost:start -->", "<!-- cost:end -->"
-
-
-def _fmt(x: Any) -> str:
-    return f"{x:.4g}" if isinstance(x, float) and math.isfinite(x) else str(x)
 
 
 def verdict(claim: claims_mod.Claim, backend: str) -> tuple[str, str]:
