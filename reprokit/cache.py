@@ -20,7 +20,7 @@ from filelock import FileLock
 from reprokit import settings
 
 
-def _path(key: dict, label: str) -> Path:
+def path(key: dict, label: str) -> Path:
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     return Path(settings.CACHE_DIR) / f"{label}-{digest}.json"
 
@@ -50,14 +50,23 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def read(key: dict, label: str) -> dict[str, Any] | None:
+    """The cached result of this run, if any."""
+    return _read(path(key, label), key)
+
+
+def write(key: dict, label: str, result: dict) -> None:
+    write_atomic(path(key, label), json.dumps({"key": key, "result": result}))
+
+
 def get_or_compute(key: dict, label: str, compute: Callable[[], dict]) -> dict[str, Any]:
-    path = _path(key, label)
-    if (hit := _read(path, key)) is not None:
+    entry = path(key, label)
+    if (hit := _read(entry, key)) is not None:
         return hit
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock"):
-        if (hit := _read(path, key)) is not None:  # another worker finished it while we waited
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(entry) + ".lock"):
+        if (hit := _read(entry, key)) is not None:  # another worker finished it while we waited
             return hit
         result = compute()
-        write_atomic(path, json.dumps({"key": key, "result": result}))
+        write(key, label, result)
         return result

@@ -81,7 +81,7 @@ def decide(claim: Claim, backend: str, source: str = "train", seeds: list[int] |
                     return outcome
             fetch = lambda name, _b, got=got: got[name]  # noqa: E731
         else:
-            fetch = lambda name, b, use=use: [experiments.run(name, b, seed) for seed in use]  # noqa: E731
+            fetch = lambda name, b, use=use: experiments.runs(name, b, use)  # noqa: E731
         seen: dict[str, list[dict]] = {}
 
         def reading(name: str, b: str, fetch=fetch, seen=seen) -> list[dict]:

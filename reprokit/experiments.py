@@ -353,11 +353,45 @@ def train(exp: Experiment, backend: str, seed: int) -> dict[str, Any]:
     finally:
         progress.finish()  # a failed run must not show as running forever
     result["wall_s"] = time.perf_counter() - start
+    return _finish(exp, bk, result, model, data)
+
+
+def _finish(exp: Experiment, bk, result: dict, model, data: Prepared) -> dict[str, Any]:
     if hasattr(exp.data, "extras"):
         result.update(exp.data.extras(bk, model))
     if isinstance(exp.data, MnistRows):
         result.update(_classification(bk, model, data.test))
     return json.loads(json.dumps(result))  # plain floats and lists only
+
+
+def groupable(exp: Experiment, backend: str) -> bool:
+    """Can ``backend`` train several seeds of ``exp`` as one group (``fit_group``)?"""
+    from reprokit.backends import load
+    bk = load(backend)
+    return hasattr(bk, "fit_group") and bk.groups(models.get(exp.model))
+
+
+def train_group(exp: Experiment, backend: str, seeds: list[int]) -> list[dict[str, Any]]:
+    """``train`` for each of ``seeds``, the seeds trained together as one group (each its own solo
+    run to float32 rounding: tests/unit/test_grouped.py). Each result's ``wall_s`` and ``epoch_s``
+    are its share of the group's time, and ``group`` says which group trained it."""
+    from reprokit.backends import load
+    bk = load(backend)
+    spec = models.get(exp.model)
+    datas = [exp.data.prepare(seed, "split" if exp.validation_split else "test") for seed in seeds]
+    start = time.perf_counter()
+    progress.start(f"{exp.name}/{backend}-seeds{seeds[0]}-{seeds[-1]}", exp.epochs)
+    try:
+        trained = bk.fit_group(spec, exp, datas, seeds)
+    finally:
+        progress.finish()
+    wall = time.perf_counter() - start
+    results = []
+    for (result, model), data in zip(trained, datas):
+        result["wall_s"] = wall / len(seeds)
+        result["group"] = {"size": len(seeds), "seeds": list(seeds)}
+        results.append(_finish(exp, bk, result, model, data))
+    return results
 
 
 def _classification(bk, model, test: tuple) -> dict:
@@ -399,3 +433,35 @@ def run(name: str, backend: str, seed: int, smoke: bool = False) -> dict[str, An
         # and read from the cache: the full profile records it too, marked as such
         ledger.record(exp, backend, seed, k, result, source="cache")
     return result
+
+
+def runs(name: str, backend: str, seeds: list[int]) -> list[dict[str, Any]]:
+    """The results of ``seeds``' runs, in order: each from the run cache or the ledger, and those
+    still missing trained together as one group where the backend groups this model (one by one
+    where it does not, or where one seed is missing)."""
+    from filelock import FileLock
+
+    from reprokit import cache, ledger, settings
+    exp = get(name)
+    full = settings.PROFILE == "full"
+
+    def known(seed: int) -> dict | None:
+        k = key(exp, backend, seed)
+        hit = cache.read(k, f"{exp.name}/{backend}-seed{seed}")
+        if hit is None and not settings.RETRAIN:
+            hit = ledger.lookup(exp, backend, seed, k)
+        return hit
+
+    missing = [seed for seed in seeds if known(seed) is None]
+    if len(missing) > 1 and groupable(exp, backend):
+        lock = cache.path(key(exp, backend, missing[0]), f"{exp.name}/{backend}-group")
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(lock) + ".lock"):  # parallel workers: one trains, the others read
+            missing = [seed for seed in missing if known(seed) is None]
+            if len(missing) > 1:
+                for seed, result in zip(missing, train_group(exp, backend, missing)):
+                    k = key(exp, backend, seed)
+                    cache.write(k, f"{exp.name}/{backend}-seed{seed}", result)
+                    if full:
+                        ledger.record(exp, backend, seed, k, result)
+    return [run(name, backend, seed) for seed in seeds]

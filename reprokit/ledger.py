@@ -60,9 +60,11 @@ def record(exp, backend: str, seed: int, key: dict, result: dict, source: str = 
     """Write the entry atomically. ``source``: "trained" by this process, or read from the run
     "cache" (trained earlier with the identical key)."""
     from reprokit.cache import write_atomic
-    entry = {"key": key, "recorded": {"commit": commit(), "device": device(), "source": source,
-                                      "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")},
-             "result": result}
+    recorded = {"commit": commit(), "device": device(), "source": source,
+                "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    if "group" in result:  # trained with other seeds as one group (experiments.train_group)
+        recorded["group"] = result["group"]
+    entry = {"key": key, "recorded": recorded, "result": result}
     write_atomic(path(exp.name, backend, seed), json.dumps(entry, indent=1, sort_keys=True))
 
 

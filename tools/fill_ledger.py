@@ -2,8 +2,9 @@
 
     python tools/fill_ledger.py --backend torch --seeds 3-19 binadd. imdbq.rmsprop10 index.
 
-Runs are visited seed-major (every experiment's seed k before any seed k+1), so an interrupted
-fill leaves each experiment with a contiguous block of seeds. Each finished run is recorded in
+Seeds are visited in blocks of ``--group`` (every experiment's block before the next block), so an
+interrupted fill leaves each experiment with a contiguous run of seeds. Where the backend trains a
+model's seeds as one group (``experiments.runs``), a block's missing seeds train together. Each finished run is recorded in
 ``results/runs/`` exactly as the full profile records it (``experiments.run`` with the profile set
 to full); a run already recorded with the same key is read back, not retrained. Run it with one
 thread per process (the README's "Verdicts of the last full run" shows the environment).
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("prefixes", nargs="+", help="experiment names or name prefixes (e.g. binadd.)")
     parser.add_argument("--backend", required=True)
     parser.add_argument("--seeds", type=_seeds, required=True, metavar="LO-HI")
+    parser.add_argument("--group", type=int, default=20, metavar="N", help="seeds per block (default 20)")
     args = parser.parse_args(argv)
     from reprokit import experiments, ledger, settings
     settings.PROFILE = "full"
@@ -34,11 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     if not names:
         print(f"no experiment matches {args.prefixes}", file=sys.stderr)
         return 2
-    for seed in args.seeds:
+    for first in range(0, len(args.seeds), args.group):
+        block = args.seeds[first:first + args.group]
         for name in names:
             start = time.perf_counter()
-            experiments.run(name, args.backend, seed)
-            print(f"{name} {args.backend} seed {seed}: {time.perf_counter() - start:.1f} s", flush=True)
+            experiments.runs(name, args.backend, block)
+            print(f"{name} {args.backend} seeds {block[0]}-{block[-1]}: {time.perf_counter() - start:.1f} s", flush=True)
     return 0
 
 

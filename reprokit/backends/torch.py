@@ -360,7 +360,18 @@ def trainable_count(model: Network) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-class KerasRMSprop(torch.optim.Optimizer):
+class _KerasOptimizer(torch.optim.Optimizer):
+    def scratch(self, p: torch.Tensor) -> torch.Tensor:
+        """A buffer shaped like ``p`` for the denominator, kept between steps: the same arithmetic
+        as a fresh tensor, without allocating (and page-faulting) one per step and weight, which
+        cost the grouped trainer's per-seed embedding tables a third of their step."""
+        buffers = self.__dict__.setdefault("_scratch", {})
+        if id(p) not in buffers:
+            buffers[id(p)] = torch.empty_like(p)
+        return buffers[id(p)]
+
+
+class KerasRMSprop(_KerasOptimizer):
     """Keras 3's RMSprop: ``v = rho v + (1 - rho) g^2; w -= lr g / sqrt(v + eps)`` (eps inside the
     root, unlike torch.optim.RMSprop), rho 0.9, eps 1e-7."""
 
@@ -375,10 +386,11 @@ class KerasRMSprop(torch.optim.Optimizer):
                     continue
                 v = self.state[p].setdefault("velocity", torch.zeros_like(p))
                 v.mul_(group["rho"]).addcmul_(p.grad, p.grad, value=1 - group["rho"])
-                p.addcdiv_(p.grad, (v + group["eps"]).sqrt(), value=-group["lr"])
+                denominator = torch.add(v, group["eps"], out=self.scratch(p)).sqrt_()  # (v + eps).sqrt()
+                p.addcdiv_(p.grad, denominator, value=-group["lr"])
 
 
-class KerasAdam(torch.optim.Optimizer):
+class KerasAdam(_KerasOptimizer):
     """Keras 3's Adam: ``w -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``, eps 1e-7."""
 
     def __init__(self, params, lr: float = 1e-3, beta_1: float = 0.9, beta_2: float = 0.999, eps: float = 1e-7):
@@ -398,7 +410,8 @@ class KerasAdam(torch.optim.Optimizer):
                 m.mul_(b1).add_(p.grad, alpha=1 - b1)
                 v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
                 alpha = group["lr"] * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
-                p.addcdiv_(m, v.sqrt() + group["eps"], value=-alpha)
+                denominator = torch.sqrt(v, out=self.scratch(p)).add_(group["eps"])  # v.sqrt() + eps
+                p.addcdiv_(m, denominator, value=-alpha)
 
 
 KERAS_OPTIMIZERS = {"adam": KerasAdam, "rmsprop": KerasRMSprop}
@@ -496,3 +509,15 @@ def input_gradients(model: Network, spec: m.Model, x: np.ndarray, y: np.ndarray)
     pred = model(xt)
     loss_fn(spec)(pred, _target(pred, torch.as_tensor(y), spec)).backward()
     return xt.grad.numpy()
+
+
+def groups(spec: m.Model) -> bool:
+    """Does ``fit_group`` train this model (reprokit.backends.torch_group)?"""
+    from reprokit.backends import torch_group
+    return torch_group.supports(spec)
+
+
+def fit_group(spec: m.Model, exp, datas: list, seeds: list[int]) -> list[tuple[dict, Network]]:
+    """``fit`` for several seeds as one group: reprokit.backends.torch_group.fit_group."""
+    from reprokit.backends import torch_group
+    return torch_group.fit_group(spec, exp, datas, seeds)
