@@ -168,6 +168,11 @@ def verify(claim: Claim, backend: str, result: Outcome | Smoke) -> None:
         return
     if result.verdict is want is Verdict.REPRODUCED:
         return
+    if claim.kind == "time" and result.verdict is Verdict.UNDECIDED and want is not Verdict.UNDECIDED:
+        # a timing verdict is the reference machine's; a run too noisy to decide neither confirms nor
+        # contradicts it (only a run that decides the other way fails)
+        import pytest
+        pytest.xfail(f"{where} undecided in this run, expected/ states '{want.value}': {result.summary()}")
     differs = "" if result.verdict is want else (f"\n  expected/ states '{want.value}': update expected/ (the "
                                                  f"evidence is above) or find what changed")
     message = f"{where} {result.summary()}{differs}\n  document {claim.document}: {claim.quote!r}"

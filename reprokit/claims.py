@@ -16,7 +16,7 @@ import yaml
 
 from reprokit.backends import BACKENDS
 from reprokit.compare import COMPARISONS, NEEDS_TOLERANCE
-from reprokit.verdict import RECIPE, SINGLE_RUN
+from reprokit.verdict import RECIPE, SINGLE_RUN, TIMING
 from reprokit.errors import ExpectationError
 
 KINDS = ("data", "shape", "params", "acc", "curve", "order", "time", "pred", "mech")
@@ -200,7 +200,7 @@ def _claim(name: str, document: str, index: int, raw: Any) -> Claim:
         raise fail("id", f"{cid!r} is not a dotted lower-case id like imdbq.params.embedding")
     if raw["kind"] not in KINDS:
         raise fail("kind", f"unknown kind {raw['kind']!r}; one of {', '.join(KINDS)}")
-    known = [*COMPARISONS, *SINGLE_RUN, *RECIPE]
+    known = [*COMPARISONS, *SINGLE_RUN, *RECIPE, *TIMING]
     if raw["compare"] not in known:
         raise fail("compare", f"unknown comparison {raw['compare']!r}; one of {', '.join(known)}")
     from reprokit.measures import MEASURES  # late: measures imports this module's types

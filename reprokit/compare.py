@@ -87,21 +87,3 @@ COMPARISONS: dict[str, Callable[..., None]] = {
     "in_range": in_range, "prefix": prefix,
 }
 NEEDS_TOLERANCE = {"approx"}
-
-
-def ratio_in_range(measured: Any, expected: Any, tolerance: float | None = None) -> None:
-    """Each named time ratio's median over the rounds lies in its accepted ``[low, high]``; or,
-    given ``{stat: [low, high]}``, that statistic does (``q1`` above 1: slower in 3 of 4 rounds)."""
-    __tracebackhide__ = True
-    bad = []
-    for name, rng in _norm(expected).items():
-        stat, (lo, hi) = next(iter(rng.items())) if isinstance(rng, dict) else ("median", rng)
-        r = measured[name]
-        if not lo <= r[stat] <= hi:
-            bad.append(f"{name}: {stat} of the ratio {r[stat]:.3f}, median {r['median']:.3f} (q1 {r['q1']:.3f}, q3 {r['q3']:.3f}; "
-                       f"{r['a_ms']:.2f} ms vs {r['b_ms']:.2f} ms per step) outside [{lo}, {hi}]")
-    if bad:
-        raise AssertionError("; ".join(bad))
-
-
-COMPARISONS.update(ratio_in_range=ratio_in_range)

@@ -377,5 +377,6 @@ def timing_ratios(backend: str, ratios: list[list[str]], batch: int, length: int
         r = np.asarray(times[a]) / np.asarray(times[b])
         out[f"{a}/{b}"] = {"median": float(np.median(r)), "q1": float(np.quantile(r, 0.25)),
                            "q3": float(np.quantile(r, 0.75)), "a_ms": float(np.median(times[a]) * 1e3),
-                           "b_ms": float(np.median(times[b]) * 1e3), "rounds": rounds}
+                           "b_ms": float(np.median(times[b]) * 1e3), "rounds": rounds,
+                           "ratios": [round(float(v), 4) for v in r]}
     return out

@@ -30,6 +30,7 @@ ALPHA = 0.10  # the error rate each rule allows for calling a true claim "not re
 LOOKS = (3, 5, 10, 20)  # seed counts at which a training claim is judged, in turn, up to its family's cap
 SINGLE_RUN_SEEDS = 20  # the plan: a single-run claim is decided by its 20th seed at the latest
 SINGLE_RUN = ("plausible_run", "plausible_run_at_least", "plausible_outcome")
+TIMING = ("ratio_in_range",)  # a time ratio over interleaved rounds: ``timing``
 RECIPE = ("order", "trend")
 
 
@@ -237,6 +238,44 @@ def order(measured: dict, margin: float, cap: int) -> tuple[Verdict, str, int | 
     return verdict, "; ".join(said), _most(needs) if verdict is Verdict.UNDECIDED else None
 
 
+def quantile_interval(values: np.ndarray, p: float, level: float) -> tuple[float, float]:
+    """Distribution-free interval for the ``p``-quantile: the order statistics ``(X_(l), X_(u))``
+    with ``P(X_(l) <= q_p <= X_(u)) >= level``, from the binomial law of how many values fall
+    below ``q_p`` (equal tails). ``(-inf, inf)`` where too few values reach that level."""
+    from scipy.stats import binom
+    x, n = np.sort(np.asarray(values, dtype=float)), len(values)
+    tail = (1 - level) / 2
+    lower = int(binom.ppf(tail, n, p))  # P(count <= lower - 1) <= tail
+    upper = int(binom.isf(tail, n, p)) + 1
+    while lower > 0 and binom.cdf(lower - 1, n, p) > tail:
+        lower -= 1
+    while upper <= n and binom.sf(upper - 1, n, p) > tail:
+        upper += 1
+    return (float(x[lower - 1]) if lower >= 1 else -math.inf, float(x[upper - 1]) if upper <= n else math.inf)
+
+
+TIMING_STATS = {"median": 0.5, "q1": 0.25, "q3": 0.75}
+
+
+def timing(measured: dict, expected: dict) -> tuple[Verdict, str]:
+    """A time ratio's statistic over the interleaved rounds (``q1`` above 1: slower in 3 of 4
+    rounds) lies in the stated range: reproduced when its distribution-free interval (at
+    1 - ALPHA over the claim's ratios) lies inside the range, not reproduced when it lies outside,
+    undecided when it straddles a bound (more rounds, or a quieter machine, may decide it)."""
+    level = 1 - ALPHA / len(expected)
+    verdicts, said = [], []
+    for name, accepted in _norm(expected).items():
+        stat, (lo, hi) = next(iter(accepted.items())) if isinstance(accepted, dict) else ("median", accepted)
+        r = measured[name]
+        a, b = quantile_interval(np.asarray(r["ratios"]), TIMING_STATS[stat], level)
+        v = Verdict.REPRODUCED if lo <= a and b <= hi else Verdict.NOT_REPRODUCED if b < lo or a > hi else Verdict.UNDECIDED
+        verdicts.append(v)
+        said.append(f"{name}: {stat} of the ratio {r[stat]:.3f} ({level:.0%} interval [{a:.3f}, {b:.3f}] over "
+                    f"{len(r['ratios'])} rounds; {r['a_ms']:.2f} ms vs {r['b_ms']:.2f} ms per step), stated "
+                    f"[{lo}, {hi}] -> {v.value}")
+    return _combine(verdicts), "; ".join(said)
+
+
 def _most(needs: list[int | None]) -> int | None:
     """The seeds the hardest pair needs (None: more than MAX_NEEDED, or unbounded)."""
     return None if not needs or None in needs else max(needs)
@@ -322,6 +361,9 @@ def judge(claim, backend: str, measured: Any, seeds: int | None = None, cap: int
     if claim.compare == "trend":
         verdict, said, needs = trend(measured, expected, cap)
         return Outcome(verdict, "recipe", said, needs_seeds=needs, **extra)
+    if claim.compare == "ratio_in_range":
+        verdict, said = timing(measured, expected)
+        return Outcome(verdict, "timing", said, **extra)
     try:
         COMPARISONS[claim.compare](measured, expected, claim.tolerance)
     except AssertionError as exc:

@@ -9,15 +9,15 @@ README quotes these numbers."""
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
 
 from reprokit import check, experiments, ledger, measures, settings
 from reprokit.claims import Claim, NonReproduction
-from reprokit.compare import ratio_in_range
 from reprokit.verdict import (ALPHA, LOOKS, Mismatch, NotReproduced, Outcome, Undecided, Verdict, judge, looks_for,
-                              spearman, stated)
+                              quantile_interval, spearman, stated)
 
 SIMULATIONS = 2000
 SPREADS = (0.004, 0.02, 0.05)  # sd of a test accuracy over seeds: Keras IMDB-Q, MNIST-ish, IMDB-500
@@ -211,10 +211,32 @@ def test_exact_claims_are_reproduced_or_not():
     claim = _claim("equal", 280, measure="params")
     assert judge(claim, "keras", 280).verdict is Verdict.REPRODUCED
     assert judge(claim, "keras", 285).verdict is Verdict.NOT_REPRODUCED
-    r = {"a/b": {"median": 1.9, "q1": 1.8, "q3": 2.0, "a_ms": 19.0, "b_ms": 10.0}}
-    ratio_in_range(r, {"a/b": [1.5, 2.5]})
-    with pytest.raises(AssertionError, match="outside"):
-        ratio_in_range(r, {"a/b": [0.5, 0.75]})
+
+
+def _rounds(ratios) -> dict:
+    r = np.asarray(ratios, dtype=float)
+    return {"a/b": {"median": float(np.median(r)), "q1": float(np.quantile(r, 0.25)), "q3": float(np.quantile(r, 0.75)),
+                    "a_ms": 2.0, "b_ms": 1.0, "ratios": list(r)}}
+
+
+def test_a_time_ratio_is_decided_by_its_interval_over_rounds():
+    """Reproduced when the statistic's distribution-free interval lies inside the stated range,
+    not reproduced when outside, undecided when it straddles a bound (as noise near 1 does)."""
+    claim = _claim("ratio_in_range", {"a/b": [1.5, 2.5]}, kind="time", measure="timing.ratios")
+    rng = np.random.default_rng(0)
+    assert judge(claim, "keras", _rounds(1.9 + 0.05 * rng.standard_normal(31))).verdict is Verdict.REPRODUCED
+    assert judge(claim, "keras", _rounds(0.7 + 0.05 * rng.standard_normal(31))).verdict is Verdict.NOT_REPRODUCED
+    q1 = _claim("ratio_in_range", {"a/b": {"q1": [1.0, math.inf]}}, kind="time", measure="timing.ratios")
+    outcome = judge(q1, "keras", _rounds(1.034 + 0.05 * rng.standard_normal(31)))
+    assert outcome.verdict is Verdict.UNDECIDED and "interval" in outcome.detail
+
+
+def test_the_quantile_interval_covers_as_stated():
+    """Over 2,000 samples of 31 rounds, the 90% interval for the first quartile covers it >= 90%."""
+    rng = np.random.default_rng(1)
+    covered = [(lambda lo_hi: lo_hi[0] <= -0.6745 <= lo_hi[1])(quantile_interval(rng.standard_normal(31), 0.25, 0.9))
+               for _ in range(2000)]
+    assert np.mean(covered) >= 0.90
 
 
 def test_verify_raises_only_the_stated_verdicts_exception():
