@@ -212,3 +212,16 @@ def input_gradients(model: keras.Model, spec: m.Model, x: np.ndarray, y: np.ndar
         tape.watch(xt)
         loss = _loss(spec)(y, model(xt, training=True))
     return tape.gradient(loss, xt).numpy()
+
+
+def groups(spec: m.Model) -> bool:
+    """Does ``fit_group`` train this model (reprokit.backends.keras_group)? On TensorFlow only:
+    a seed's batch order is read from Keras's TensorFlow input pipeline."""
+    from reprokit.backends import keras_group
+    return keras.backend.backend() == "tensorflow" and keras_group.supports(spec)
+
+
+def fit_group(spec: m.Model, exp, datas: list, seeds: list[int]) -> list[tuple[dict, keras.Model]]:
+    """``fit`` for several seeds as one group: reprokit.backends.keras_group.fit_group."""
+    from reprokit.backends import keras_group
+    return keras_group.fit_group(spec, exp, datas, seeds)
