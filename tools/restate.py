@@ -22,6 +22,8 @@ from reprokit.claims import Claim, load_file
 from reprokit.verdict import Verdict, stated
 
 BLOCKS = ("known_nonrepro", "undecided")
+GENERATED = ("the recorded seeds' runs decide it", "the 3 recorded seeds", "the 5 recorded seeds",
+             "the 10 recorded seeds", "the 20 recorded seeds")  # reasons this tool wrote: rewritten
 
 
 def new_state(claim: Claim, backend: str) -> tuple[Verdict, dict] | None:
@@ -32,11 +34,12 @@ def new_state(claim: Claim, backend: str) -> tuple[Verdict, dict] | None:
     if outcome.verdict is Verdict.REPRODUCED:
         return outcome.verdict, {}
     kept = (claim.known_nonrepro if old is Verdict.NOT_REPRODUCED else claim.undecided).get(backend)
-    if outcome.verdict is old and kept is not None:
-        reason = kept.reason
+    if outcome.verdict is old and kept is not None and not kept.reason.startswith(GENERATED):
+        reason = kept.reason  # a reason someone wrote (and tested) stays while the verdict does
     elif outcome.verdict is Verdict.UNDECIDED:
         reason = (f"the {outcome.seeds} recorded seeds cannot decide it"
-                  + (f"; about {outcome.needs_seeds} would" if outcome.needs_seeds else "")
+                  + (f"; about {outcome.needs_seeds} would" if outcome.needs_seeds
+                     else "; more than 500 would" if outcome.needs_seeds is None and outcome.seeds >= 20 else "")
                   + " (the family's seed budget on this CPU is reached or the ledger holds no more)")
     else:
         reason = f"the recorded seeds' runs decide it: {outcome.detail}"
