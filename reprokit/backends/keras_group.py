@@ -149,11 +149,14 @@ def build_group(spec: m.Model, weights: list[list[np.ndarray]], steps: int, flag
     x, i = x_in, 0
     for layer in spec.layers:
         if isinstance(layer, m.Embedding):
-            table = arrays[i].reshape(s * layer.input_dim, layer.output_dim)
-            embedding = keras.layers.Embedding(s * layer.input_dim, layer.output_dim,
-                                               embeddings_initializer=keras.initializers.Constant(table))
-            x = embedding(OffsetIds(layer.input_dim)(x))  # (B, S, T, D)
-            holders.append([embedding])
+            # one Keras Embedding per seed: the optimizer then updates one seed's table at a time,
+            # which stays in the core's cache where one table of all seeds' rows does not
+            tables = [keras.layers.Embedding(layer.input_dim, layer.output_dim,
+                                             embeddings_initializer=keras.initializers.Constant(arrays[i][k]))
+                      for k in range(s)]
+            x = keras.layers.Lambda(lambda t: ops.unstack(t, axis=1), name="split_seeds")(x) if s > 1 else [x[:, 0]]
+            x = ops.stack([table(x[k]) for k, table in enumerate(tables)], axis=1)  # (B, S, T, D)
+            holders.append(tables)
             i += 1
         elif isinstance(layer, m.Recurrent):
             kernel, recurrent, bias = arrays[i:i + 3]
@@ -186,8 +189,7 @@ def seed_weights(spec: m.Model, holders: list, k: int) -> list[np.ndarray]:
     out = []
     for layer, held in zip(spec.layers, holders):
         if isinstance(layer, m.Embedding):
-            table = np.asarray(held[0].embeddings)
-            out.append(table.reshape(-1, layer.input_dim, layer.output_dim)[k])
+            out.append(np.asarray(held[k].embeddings))
         elif isinstance(layer, m.Recurrent):
             projection, cell = held
             input_bias = np.asarray(projection.bias)[k]
@@ -210,14 +212,39 @@ def _per_sample(spec: m.Model, loss: str | None):
             return -ops.squeeze(ops.take_along_axis(p, ops.cast(y, "int32"), axis=-1), -1)
         loss_fn = keras.losses.binary_crossentropy if name == "binary_crossentropy" else keras.losses.mean_squared_error
         per = loss_fn(y, p)  # mean over the last axis (of 1), as the solo loss takes it
-        return per if len(per.shape) == 2 else ops.mean(per, axis=-1)
+        return ops.mean(ops.reshape(per, (ops.shape(per)[0], ops.shape(per)[1], -1)), axis=-1)  # over the steps
 
     def accuracy(y, p):
         if spec.loss == "nll":
             return ops.cast(ops.equal(ops.argmax(p, -1), ops.cast(ops.squeeze(y, -1), "int64")), "float32")
-        hits = keras.metrics.binary_accuracy(y, p)
-        return hits if len(hits.shape) == 2 else ops.mean(hits, axis=-1)
+        hits = keras.metrics.binary_accuracy(y, p)  # elementwise in Keras 3
+        return ops.mean(ops.reshape(hits, (ops.shape(hits)[0], ops.shape(hits)[1], -1)), axis=-1)
     return losses, accuracy
+
+
+class SeedMetrics(keras.metrics.Metric):
+    """Each seed's mean loss and accuracy over the samples seen (``s0_loss``, ``s0_accuracy``, ...):
+    per seed, the sums Keras's ``Mean`` metrics keep, kept together so that a step computes the
+    per-sample losses once, not once per seed and metric."""
+
+    def __init__(self, seeds: int, losses, accuracy, name: str = "seeds"):
+        super().__init__(name=name)
+        self.seeds, self.losses, self.accuracy = seeds, losses, accuracy
+        self.loss_total = self.add_variable(shape=(seeds,), initializer="zeros", name="loss_total")
+        self.accuracy_total = self.add_variable(shape=(seeds,), initializer="zeros", name="accuracy_total")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.loss_total.assign_add(ops.sum(self.losses(y_true, y_pred), axis=0))
+        self.accuracy_total.assign_add(ops.sum(self.accuracy(y_true, y_pred), axis=0))
+        self.count.assign_add(ops.cast(ops.shape(y_true)[0], "float32"))
+
+    def result(self):
+        out = {}
+        for k in range(self.seeds):
+            out[f"s{k}_loss"] = self.loss_total[k] / self.count
+            out[f"s{k}_accuracy"] = self.accuracy_total[k] / self.count
+        return out
 
 
 def _compile(group: keras.Model, spec: m.Model, exp, seeds: int) -> None:
@@ -225,13 +252,9 @@ def _compile(group: keras.Model, spec: m.Model, exp, seeds: int) -> None:
 
     def total(y, p):  # per sample: the sum over seeds; Keras's batch mean makes it sum_s mean_b
         return ops.sum(losses(y, p), axis=1)
-    metrics = []
-    for s in range(seeds):
-        metrics.append(keras.metrics.MeanMetricWrapper(lambda y, p, s=s: losses(y, p)[:, s], name=f"s{s}_loss"))
-        metrics.append(keras.metrics.MeanMetricWrapper(lambda y, p, s=s: accuracy(y, p)[:, s], name=f"s{s}_accuracy"))
     optimizer = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}[exp.optimizer]
-    group.compile(optimizer=optimizer(learning_rate=exp.learning_rate), loss=total, metrics=metrics,
-                  steps_per_execution=solo.STEPS_PER_EXECUTION)
+    group.compile(optimizer=optimizer(learning_rate=exp.learning_rate), loss=total,
+                  metrics=[SeedMetrics(seeds, losses, accuracy)], steps_per_execution=solo.STEPS_PER_EXECUTION)
 
 
 def fit_orders(x_len: int, batch_size: int, epochs: int, seed: int) -> list[np.ndarray]:

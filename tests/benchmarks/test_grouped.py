@@ -1,11 +1,13 @@
-"""pytest-benchmark: what 20 seeds trained as one group cost against one seed alone, in torch.
+"""pytest-benchmark: what 20 seeds trained as one group cost against one seed alone.
 
-One training step of the real trainers (``torch.fit``'s step: forward, the loss, backward, the
-Keras-formula optimizer; ``torch_group.fit_group``'s step for 20 seeds) on a batch of 64, per
-family whose cost is per-step overhead. ``solo`` and ``group20`` of a family share a benchmark
-group, so the table shows their ratio (20 seeds cost ``group20 / solo`` times one seed; the goal is
-at most 4). The index task's steps cycle through the lengths 3..10 as its batches do; a group pads
-each step to its longest seed. Marked ``time``: run alone, ``pytest -m time -p no:xdist``.
+One training step of the real trainers on a batch of 64 (per seed), per family whose cost is
+per-step overhead: in torch ``torch.fit``'s step (forward, loss, backward, the Keras-formula
+optimizer) against ``torch_group``'s step for 20 seeds; in Keras ``train_on_batch`` of the solo
+model against that of ``keras_group``'s model for 20 seeds (the same Keras loss, optimizer and
+RNN layer ``fit`` runs). ``solo`` and ``group20`` of a family and backend share a benchmark group,
+so the table shows their ratio: 20 seeds cost ``group20 / solo`` times one seed (the goal is at
+most 4). The index task's steps cycle through the lengths 3..10 as its batches do; a group pads
+each step to the longest of its seeds. Marked ``time``: run alone, ``pytest -m time -p no:xdist``.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def _batches(spec, seeds: int, length: int | None, rng: np.random.Generator) -> 
 
 @pytest.mark.parametrize("trainer", ["solo", "group20"])
 @pytest.mark.parametrize("family", list(FAMILIES))
-def test_grouped_step(benchmark, family, trainer):
+def test_grouped_step_torch(benchmark, family, trainer):
     torch = pytest.importorskip("torch")
     from reprokit import experiments, models
     from reprokit.backends import torch as solo
@@ -85,6 +87,55 @@ def test_grouped_step(benchmark, family, trainer):
                 optimizer.zero_grad()
                 torch_group._seed_losses(spec, exp.loss, group(x, lengths), y).sum().backward()
                 optimizer.step()
-    benchmark.group = f"grouped {family}"
-    benchmark.extra_info.update(family=family, trainer=trainer, seeds=SEEDS if trainer == "group20" else 1)
+    benchmark.group = f"grouped {family} torch"
+    benchmark.extra_info.update(family=family, backend="torch", trainer=trainer, seeds=SEEDS if trainer == "group20" else 1)
+    benchmark.pedantic(step, rounds=15, warmup_rounds=3)
+
+
+@pytest.mark.parametrize("trainer", ["solo", "group20"])
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_grouped_step_keras(benchmark, family, trainer):
+    pytest.importorskip("keras")
+    from reprokit import experiments, models
+    from reprokit.backends import load
+    kb = load("keras")
+    import keras
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("Keras's grouped trainer runs on TensorFlow")
+    from reprokit.backends import keras_group
+    exp = experiments.get(FAMILIES[family][0])
+    spec = models.get(exp.model)
+    length = FAMILIES[family][1]
+    seeds = SEEDS if trainer == "group20" else 1
+    batches = [(x.numpy(), y.numpy(), lengths) for x, y, lengths in
+               _batches(spec, seeds, length, np.random.default_rng(0))]
+    if trainer == "solo":
+        model = kb.build(spec, 0)
+        kb.compile(model, spec, exp.optimizer, exp.learning_rate, loss=exp.loss)
+        batches = [(x[0], y[0]) for x, y, _ in batches]
+
+        def step():
+            for x, y in batches:
+                model.train_on_batch(x, y)
+    else:
+        steps = max(LENGTHS) if length is None else length
+        group, _ = keras_group.build_group(spec, [kb.get_weights(kb.build(spec, s)) for s in range(SEEDS)], steps,
+                                           flags=length is None)
+        keras_group._compile(group, spec, exp, SEEDS)
+        fed = []
+        for x, y, lengths in batches:
+            y = np.swapaxes(y, 0, 1)[..., None]
+            x = np.swapaxes(x, 0, 1)
+            if length is None:  # pad to the longest length, flag each seed's own steps
+                flags = (np.arange(steps) < np.asarray(lengths)[:, None]).astype("float32")
+                x = np.pad(x, ((0, 0), (0, 0), (0, steps - x.shape[2]), (0, 0)))
+                fed.append(((x, np.broadcast_to(flags, (x.shape[0], *flags.shape)).copy()), y))
+            else:
+                fed.append((x, y))
+
+        def step():
+            for x, y in fed:
+                group.train_on_batch(x, y)
+    benchmark.group = f"grouped {family} keras"
+    benchmark.extra_info.update(family=family, backend="keras", trainer=trainer, seeds=seeds)
     benchmark.pedantic(step, rounds=15, warmup_rounds=3)
