@@ -110,3 +110,28 @@ def test_the_ledger_records_the_group(tmp_path, monkeypatch):
     monkeypatch.setattr(experiments, "train_group", lambda *a: pytest.fail("trained again"))
     monkeypatch.setattr(experiments, "train", lambda *a: pytest.fail("trained again"))
     assert experiments.runs(name, "torch", SEEDS) == first
+
+
+def test_keras_fit_order_is_read_from_its_pipeline_and_repeats_every_epoch():
+    """What keras_group.fit_orders reads is the order a solo ``fit(shuffle=True)`` visits (seen by
+    a layer that records its inputs), and with a seed set it is the same order every epoch."""
+    backend("keras")
+    import keras
+
+    from reprokit.backends import keras_group
+    for seed in (0, 1):
+        seen = []
+
+        class Record(keras.layers.Layer):
+            def call(self, x):
+                seen.append(np.asarray(x)[:, 0].astype(int))
+                return x
+        keras.utils.set_random_seed(seed)
+        model = keras.Sequential([keras.Input((1,)), Record(), keras.layers.Dense(1)])
+        model.compile("sgd", "mse", run_eagerly=True, steps_per_execution=32)
+        x = np.arange(1000, dtype="float32")[:, None]
+        model.fit(x, x, batch_size=64, shuffle=True, epochs=2, verbose=0)
+        visited = np.concatenate(seen)
+        read = keras_group.fit_orders(1000, 64, 2, seed)
+        assert (visited == np.concatenate(read)).all()
+        assert (read[0] == read[1]).all() and not (read[0] == np.arange(1000)).all()
