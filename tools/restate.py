@@ -6,6 +6,12 @@ same; a new one says what decided it. Prints every change. Comments and layout a
 
     python tools/restate.py            # rewrite expected/*.yaml
     python tools/restate.py --check    # only print what would change (exit 1 if anything would)
+    python tools/restate.py --timing .reprokit/last-run.json   # timing claims too, from a run
+
+Timing claims are judged on a machine, not from the ledger: ``--timing`` restates them from the
+measured rounds a run recorded in its last-run file (run ``pytest tests/test_claims.py -m time -p
+no:xdist`` alone on the machine first). A run that cannot decide a timing claim keeps its stated
+verdict, as the test does.
 """
 
 from __future__ import annotations
@@ -19,15 +25,24 @@ import yaml
 
 from reprokit import check
 from reprokit.claims import Claim, load_file
-from reprokit.verdict import Verdict, stated
+from reprokit.verdict import Verdict, judge, stated
 
 BLOCKS = ("known_nonrepro", "undecided")
 GENERATED = ("the recorded seeds' runs decide it", "the 3 recorded seeds", "the 5 recorded seeds",
-             "the 10 recorded seeds", "the 20 recorded seeds")  # reasons this tool wrote: rewritten
+             "the 10 recorded seeds", "the 20 recorded seeds", "the interleaved rounds")  # written by this tool
+TIMED: dict[tuple[str, str], object] = {}  # (claim, backend) -> measured rounds, from --timing
 
 
 def new_state(claim: Claim, backend: str) -> tuple[Verdict, dict] | None:
-    outcome = check.decide(claim, backend, source="ledger")
+    if claim.kind == "time":
+        measured = TIMED.get((claim.id, backend))
+        if measured is None:
+            return None
+        outcome = judge(claim, backend, measured)
+        if outcome.verdict is Verdict.UNDECIDED:  # a run that cannot decide keeps the stated verdict
+            return None
+    else:
+        outcome = check.decide(claim, backend, source="ledger")
     if outcome is None:
         return None
     old = stated(claim, backend)
@@ -36,6 +51,8 @@ def new_state(claim: Claim, backend: str) -> tuple[Verdict, dict] | None:
     kept = (claim.known_nonrepro if old is Verdict.NOT_REPRODUCED else claim.undecided).get(backend)
     if outcome.verdict is old and kept is not None and not kept.reason.startswith(GENERATED):
         reason = kept.reason  # a reason someone wrote (and tested) stays while the verdict does
+    elif claim.kind == "time":
+        reason = f"the interleaved rounds decide it: {outcome.detail}"
     elif outcome.verdict is Verdict.UNDECIDED:
         reason = (f"the {outcome.seeds} recorded seeds cannot decide it"
                   + (f"; about {outcome.needs_seeds} would" if outcome.needs_seeds
@@ -57,7 +74,7 @@ def restate_file(path: Path) -> list[str]:
     out, changes, i = [], [], 0
     while i < len(lines):
         m = re.match(r"  - id: (\S+)", lines[i])
-        if not m or m.group(1) not in claims or not claims[m.group(1)].experiments:
+        if not m or m.group(1) not in claims or not (claims[m.group(1)].experiments or claims[m.group(1)].kind == "time"):
             out.append(lines[i])
             i += 1
             continue
@@ -111,7 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--expected", default="expected")
     parser.add_argument("--check", action="store_true")
+    parser.add_argument("--timing", metavar="LAST_RUN", help="restate timing claims from this last-run file")
     args = parser.parse_args(argv)
+    if args.timing:
+        import json
+        for o in json.loads(Path(args.timing).read_text())["outcomes"]:
+            if isinstance(o.get("measured"), dict) and all(isinstance(v, dict) and "ratios" in v for v in o["measured"].values()):
+                TIMED[(o["claim"], o["backend"])] = o["measured"]
     changed = []
     for path in sorted(Path(args.expected).glob("*.yaml")):
         before = path.read_text()
