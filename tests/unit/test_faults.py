@@ -96,7 +96,7 @@ def test_sigkill_leaves_no_entry_and_the_next_run_redoes_it(dirs, monkeypatch, w
 
 def test_leftover_temporary_files_are_never_read(dirs):
     key = {"k": 1}
-    path = cache._path(key, "e/x")
+    path = cache.path(key, "e/x")
     path.parent.mkdir(parents=True)
     Path(str(path) + ".tmp").write_text('{"key": {"k": 1}, "result": {"v": "half')
     assert cache.get_or_compute(key, "e/x", lambda: {"v": 2}) == {"v": 2}
