@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up banner out of test output
 
@@ -169,22 +170,27 @@ class Batches(keras.utils.PyDataset):
             self.order = self.rng.permutation(len(self.batches))
 
 
+class EpochTimer(keras.callbacks.Callback):
+    """Appends each epoch's seconds to ``times`` and reports the epoch to the progress display."""
+
+    def __init__(self, times: list[float]):
+        super().__init__()
+        self.times = times
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.t = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.times.append(time.perf_counter() - self.t)
+        progress.epoch(len(self.times))
+
+
 def fit(spec: m.Model, exp, data, seed: int) -> tuple[dict, keras.Model]:
     """``model.fit`` with the experiment's recipe, then ``evaluate`` on the test set."""
-    import time
-
     keras.utils.set_random_seed(seed)
     model = build(spec, seed)
     compile(model, spec, exp.optimizer, exp.learning_rate, loss=exp.loss, steps_per_execution=STEPS_PER_EXECUTION)
     times: list[float] = []
-
-    class EpochTimer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            times.append(time.perf_counter() - self.t)
-            progress.epoch(len(times))
 
     if data.batches is not None:
         train = {"x": Batches(data.batches, seed, shuffle=True)}
@@ -195,7 +201,7 @@ def fit(spec: m.Model, exp, data, seed: int) -> tuple[dict, keras.Model]:
         validation = ({"validation_split": exp.validation_split} if exp.validation_split
                       else {"validation_data": tuple(data.val)})
         test = {"x": data.test[0], "y": data.test[1], "batch_size": exp.batch_size}
-    history = model.fit(**train, epochs=exp.epochs, verbose=0, callbacks=[EpochTimer()], **validation)
+    history = model.fit(**train, epochs=exp.epochs, verbose=0, callbacks=[EpochTimer(times)], **validation)
     result = model.evaluate(**test, verbose=0, return_dict=True)
     h = history.history
     return ({"history": {k: [float(v) for v in h[k]] for k in ("loss", "accuracy", "val_loss", "val_accuracy")},

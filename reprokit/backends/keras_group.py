@@ -19,14 +19,12 @@ the cell keeps its state exactly (``flag * new + (1 - flag) * old`` with flags 0
 
 from __future__ import annotations
 
-import time
 
 import keras
 import numpy as np
 from keras import ops
 
 from reprokit import models as m
-from reprokit import progress
 from reprokit.backends import keras as solo
 
 
@@ -375,17 +373,9 @@ def fit_group(spec: m.Model, exp, datas: list, seeds: list[int]) -> list[tuple[d
     _compile(group, spec, exp, s)
     times: list[float] = []
 
-    class EpochTimer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            times.append(time.perf_counter() - self.t)
-            progress.epoch(len(times))
-
     # shuffle=False: the datasets give each seed's own order; Keras must not permute the group's
     h = group.fit(train, validation_data=val, epochs=exp.epochs, shuffle=False, verbose=0,
-                  callbacks=[EpochTimer()]).history
+                  callbacks=[solo.EpochTimer(times)]).history
     tested = group.evaluate(test, verbose=0, return_dict=True)
     out = []
     for k, model in enumerate(solos):
