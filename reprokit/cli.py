@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -45,21 +46,27 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
-    ids = [c.id for c in _claims(args) if any(fnmatch.fnmatch(c.id, p) for p in args.claims)]
+    ids = [c.id for c in _claims(args) if any(fnmatch.fnmatchcase(c.id, p) for p in args.claims)]
     if not ids:
         print(f"reprokit run: no claim matches {' '.join(args.claims)} (see `reprokit list`)", file=sys.stderr)
         return 2
     from reprokit.backends import parse
+    backends = parse(args.backend)
     # node ids, not -k: a keyword match would also run every claim whose id contains another's
-    nodes = [f"tests/test_claims.py::{cid}[{b}]" for cid in ids for b in parse(args.backend)]
-    cmd = [sys.executable, "-m", "pytest", *nodes, "--backend", args.backend, "--profile", args.profile]
+    nodes = [f"tests/test_claims.py::{cid}[{b}]" for cid in ids for b in backends]
+    cmd = [sys.executable, "-m", "pytest", *nodes, "--reprokit-backend", args.backend,
+           "--reprokit-profile", args.profile, "--reprokit-expected", str(Path(args.expected).resolve())]
     if args.seeds:
-        cmd += ["--seeds", str(args.seeds)]
+        cmd += ["--reprokit-seeds", str(args.seeds)]
+    if args.retrain:
+        cmd += ["--reprokit-retrain"]
+    if args.last_run:
+        cmd += ["--reprokit-last-run", str(Path(args.last_run).resolve())]
     if args.workers != "0":
         cmd += ["-n", args.workers]
     print(" ".join(cmd), file=sys.stderr)
     total = _training_runs([c for c in _claims(args) if c.id in ids], args)
-    return _with_progress(cmd, total)
+    return _with_progress(cmd, total, args.root)
 
 
 def _training_runs(claims, args) -> int:
@@ -81,28 +88,45 @@ def _training_runs(claims, args) -> int:
     return len(runs)
 
 
-def _with_progress(cmd: list[str], total: int) -> int:
-    """Run pytest; below its output, a bar over the training runs (epochs of the current ones)."""
+def _with_progress(cmd: list[str], total: int, root: Path) -> int:
+    """Run pytest in the project ``root``; below its output, a bar over the training runs (epochs
+    of the current ones). Ctrl-C stops pytest (its runs already finished stay cached and
+    recorded) and leaves no progress files; the same command resumes."""
     import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="reprokit-progress-") as folder:
+        proc = subprocess.Popen(cmd, cwd=root, env={**os.environ, "REPROKIT_PROGRESS_DIR": folder})
+        try:
+            return _draw_progress(proc, folder, total)
+        except KeyboardInterrupt:
+            proc.send_signal(signal.SIGINT)  # pytest ends its session cleanly: the last-run file is written
+            try:
+                proc.wait(timeout=30)
+            except (KeyboardInterrupt, subprocess.TimeoutExpired):
+                proc.kill()
+                proc.wait()
+            print("\nreprokit run: interrupted; finished runs are kept, the same command resumes", file=sys.stderr)
+            return 130
+
+
+def _draw_progress(proc: subprocess.Popen, folder: str, total: int) -> int:
     import time
 
     from reprokit import progress
-    with tempfile.TemporaryDirectory(prefix="reprokit-progress-") as folder:
-        proc = subprocess.Popen(cmd, env={**os.environ, progress.ENV: folder})
-        shown, tty = None, sys.stderr.isatty()
-        while proc.poll() is None:
-            time.sleep(0.5)
-            done, running = progress.read(folder)
-            line = progress.bar(done, max(total, done), running)
-            if line != shown and total:
-                if tty:
-                    print("\r\033[K" + line[:200], end="", file=sys.stderr, flush=True)
-                elif line.split(" | ")[0] != (shown or "").split(" | ")[0]:  # a log: one line per finished run
-                    print(line.split(" | ")[0], file=sys.stderr, flush=True)
-                shown = line
-        if tty and shown:
-            print(file=sys.stderr)
-        return proc.returncode
+    shown, tty = None, sys.stderr.isatty()
+    while proc.poll() is None:
+        time.sleep(0.5)
+        done, running = progress.read(folder)
+        line = progress.bar(done, max(total, done), running)
+        if line != shown and total:
+            if tty:
+                print("\r\033[K" + line[:200], end="", file=sys.stderr, flush=True)
+            elif line.split(" | ")[0] != (shown or "").split(" | ")[0]:  # a log: one line per finished run
+                print(line.split(" | ")[0], file=sys.stderr, flush=True)
+            shown = line
+    if tty and shown:
+        print(file=sys.stderr)
+    return proc.returncode
 
 
 def cmd_report(args) -> int:
@@ -130,50 +154,78 @@ def cmd_data_check(args) -> int:
         except ReprokitError as exc:
             ok = False
             print(f"PROBLEM  {name}: {exc}")
-    where = os.environ.get("REPROKIT_DATA_DIR")
-    print(f"REPROKIT_DATA_DIR={where}" if where else "REPROKIT_DATA_DIR is not set: looked in ~/.keras/datasets")
+    from reprokit.data import files
+    where = files.data_dir()
+    print(f"REPROKIT_DATA_DIR={os.environ[files.ENV]} ({where})" if where
+          else "REPROKIT_DATA_DIR is not set: looked in ~/.keras/datasets")
     return 0 if ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="reprokit", description=__doc__.splitlines()[0])
-    p.add_argument("--expected", default="expected", help="folder of expectation files (default: %(default)s)")
+    from reprokit import __version__
+    from reprokit.claims import KINDS
+    # options shared by every subcommand, accepted before or after its name
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--expected", default=argparse.SUPPRESS, metavar="DIR",
+                        help="folder of expectation files (default: <project>/expected)")
+    p = argparse.ArgumentParser(prog="reprokit", description=__doc__.splitlines()[0], parents=[common])
+    p.add_argument("--version", action="version", version=f"reprokit {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    ls = sub.add_parser("list", help="list the claims of expected/")
+    ls = sub.add_parser("list", parents=[common], help="list the claims of expected/")
     ls.add_argument("--document", help="document prefix, e.g. 004")
-    ls.add_argument("--kind", help="data, shape, params, acc, curve, order, time, pred or mech")
+    ls.add_argument("--kind", choices=KINDS)
     ls.add_argument("--backend", choices=["keras", "torch"])
     ls.add_argument("--verdict", choices=["reproduces", "nonrepro", "undecided"],
                     help="by the verdict expected/ states (reproduces: in every backend)")
     ls.set_defaults(fn=cmd_list)
-    run = sub.add_parser("run", help="run the claims matching ids or globs through pytest, with a progress bar",
-                         description="Runs `pytest tests/test_claims.py` on the matching claims; a progress bar over "
-                                     "the training runs they need (and the epochs of those running) is drawn below. "
-                                     "Exit code: pytest's (0 all passed, 1 a claim failed, 2+ usage or internal errors).")
+    run = sub.add_parser("run", parents=[common],
+                         help="run the claims matching ids or globs through pytest, with a progress bar",
+                         description="Runs `pytest tests/test_claims.py` in the project on the matching claims; a "
+                                     "progress bar over the training runs they need (and the epochs of those running) "
+                                     "is drawn below. Exit code: pytest's (0 all passed, 1 a claim failed, 2+ usage "
+                                     "or internal errors); 130 when interrupted.")
     run.add_argument("claims", nargs="+", help="claim ids or globs, e.g. 'imdbq.acc.*'")
-    run.add_argument("--backend", default="keras,torch")
+    run.add_argument("--backend", default="keras,torch", help="comma-separated backends (default: %(default)s)")
     run.add_argument("--profile", default="quick", choices=["quick", "full"])
-    run.add_argument("--seeds", type=int)
+    run.add_argument("--seeds", type=_positive, metavar="N", help="the most seeds per training claim")
+    run.add_argument("--retrain", action="store_true", help="train again what the ledger or the run cache holds")
+    run.add_argument("--last-run", metavar="PATH", help="the latest-run file (default: <project>/.reprokit/last-run.json)")
     run.add_argument("--workers", default="auto", help="xdist workers, 0 for none (default: %(default)s)")
     run.set_defaults(fn=cmd_run)
-    rep = sub.add_parser("report", help="the verdict table (Markdown) or the HTML report, from the ledger and the latest run",
+    rep = sub.add_parser("report", parents=[common],
+                         help="the verdict table (Markdown) or the HTML report, from the ledger and the latest run",
                          description="Without options: the Markdown verdict table of the ledger's full runs on stdout.")
     rep.add_argument("--readme", metavar="README", help="write the verdict and cost tables into README between their markers")
     rep.add_argument("--html", metavar="PATH", help="write the self-contained HTML report (verdicts, curves, sweeps, "
                                                     "adder, MNIST confusion, timing ratios) to PATH")
-    rep.add_argument("--last-run", default=".reprokit/last-run.json", metavar="PATH",
-                     help="the latest-run file the pytest plugin keeps (default: %(default)s)")
+    rep.add_argument("--last-run", metavar="PATH",
+                     help="the latest-run file the pytest plugin keeps (default: <project>/.reprokit/last-run.json)")
     rep.set_defaults(fn=cmd_report)
     data = sub.add_parser("data", help="data commands")
     dsub = data.add_subparsers(dest="data_command", required=True)
     dc = dsub.add_parser("check", help="find the data, verify its content, say what is missing")
     dc.set_defaults(fn=cmd_data_check)
     args = p.parse_args(argv)
+    from reprokit import settings
+    args.root = settings.find_root()  # the project, from any folder inside it
+    settings.use_root(args.root)
+    args.expected = getattr(args, "expected", None) or str(args.root / "expected")
+    if hasattr(args, "last_run") and args.command == "report":
+        args.last_run = args.last_run or str(args.root / ".reprokit" / "last-run.json")
     try:
         return args.fn(args)
     except ReprokitError as exc:
         print(f"reprokit: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("reprokit: interrupted", file=sys.stderr)
+        return 130
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a whole number >= 1")
+    return int(value)
 
 
 if __name__ == "__main__":

@@ -13,4 +13,12 @@ class DataError(ReprokitError):
 
 
 class ExpectationError(ReprokitError):
-    """An expectation file in ``expected/`` is malformed."""
+    """Expectation files in ``expected/`` are malformed: every problem found, one line each."""
+
+    def __init__(self, *problems: str):
+        self.problems = list(problems)
+        if len(problems) == 1:
+            super().__init__(problems[0])
+        else:
+            super().__init__(f"{len(problems)} problems in the expectation files:\n"
+                             + "\n".join(f"  {p}" for p in problems))

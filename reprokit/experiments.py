@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Union
 
 import numpy as np
 
-from reprokit import models, progress
+from reprokit import models, progress, settings
 from reprokit.errors import ReprokitError
 
 
@@ -326,7 +326,7 @@ def environment(backend: str) -> dict[str, str]:
     env = {"reprokit": reprokit.__version__, "numpy": np.__version__, "python": platform.python_version(),
            "machine": platform.machine(), "backend": backend}
     # Thread counts change the order of float sums, and so the exact result of a run.
-    env["threads"] = os.environ.get("REPROKIT_THREADS", "all")
+    env["threads"] = str(settings.env_int("REPROKIT_THREADS", None) or "all")
     if backend.startswith("keras"):
         import keras
         env["keras"] = keras.__version__
@@ -439,8 +439,6 @@ def runs(name: str, backend: str, seeds: list[int]) -> list[dict[str, Any]]:
     """The results of ``seeds``' runs, in order: each from the run cache or the ledger, and those
     still missing trained together as one group where the backend groups this model (one by one
     where it does not, or where one seed is missing)."""
-    from filelock import FileLock
-
     from reprokit import cache, ledger, settings
     exp = get(name)
     full = settings.PROFILE == "full"
@@ -454,9 +452,8 @@ def runs(name: str, backend: str, seeds: list[int]) -> list[dict[str, Any]]:
 
     missing = [seed for seed in seeds if known(seed) is None]
     if len(missing) > 1 and groupable(exp, backend):
-        lock = cache.path(key(exp, backend, missing[0]), f"{exp.name}/{backend}-group")
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(lock) + ".lock"):  # parallel workers: one trains, the others read
+        with cache.lock(cache.path(key(exp, backend, missing[0]), f"{exp.name}/{backend}-group")):
+            # parallel workers: one trains, the others read
             missing = [seed for seed in missing if known(seed) is None]
             if len(missing) > 1:
                 for seed, result in zip(missing, train_group(exp, backend, missing)):

@@ -7,9 +7,11 @@ and a summary per backend of what reproduced.
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +36,7 @@ class State:
     expected: Path
     last_run: Path
     claims: list[Claim] | None = None
+    prepared: bool = False
     outcomes: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
 
 
@@ -41,65 +44,111 @@ STATE = pytest.StashKey[State]()
 CLAIM = pytest.StashKey[tuple]()
 
 
+def _backends(value: str) -> tuple[str, ...]:
+    """``--reprokit-backend``'s type: checked when pytest parses the command line."""
+    try:
+        return backends_mod.parse(value)
+    except ReprokitError as exc:
+        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
+
+
+def _seeds(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a number of seeds >= 1")
+    return int(value)
+
+
+# name: (alias kept from before the prefix, or None; addoption's arguments). ``--profile`` is no
+# alias: pytest-profiling owns it.
+OPTIONS: dict[str, tuple[str | None, dict]] = {
+    "backend": ("--backend", dict(default=",".join(backends_mod.DEFAULT), type=_backends, metavar="NAMES",
+                                  help="comma-separated backends: keras (Keras 3 on TensorFlow), torch (native "
+                                       "PyTorch), keras-jax, keras-torch (default: %(default)s)")),
+    "profile": (None, dict(default="quick", choices=PROFILES,
+                           help="quick: what CI affords; full: the documents' exact recipes (default: %(default)s)")),
+    "seeds": ("--seeds", dict(type=_seeds, default=None, metavar="N", help="seeds per training run (default: the profile's)")),
+    "retrain": ("--retrain", dict(action="store_true",
+                                  help="train every run again, even those the ledger (results/) or the run cache "
+                                       "already holds (each once per session)")),
+    "expected": ("--expected", dict(default=None, metavar="DIR",
+                                    help="folder of expectation files (default: <rootdir>/expected)")),
+    "last-run": ("--last-run", dict(default=None, metavar="PATH",
+                                    help="where each claim's latest outcome is kept for `reprokit report` "
+                                         "(default: <rootdir>/.reprokit/last-run.json)")),
+}
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
+    # an alias another plugin registered first is left to it (argparse would refuse both)
+    taken = {n for group in [parser._anonymous, *parser._groups] for o in group.options for n in o.names()}
     group = parser.getgroup("reprokit", "reprokit: claims about recurrent networks")
-    group.addoption("--backend", default=",".join(backends_mod.DEFAULT),
-                    help="comma-separated backends: keras (Keras 3 on TensorFlow), torch (native "
-                         "PyTorch), keras-jax, keras-torch (default: %(default)s)")
-    group.addoption("--profile", default="quick", choices=PROFILES,
-                    help="quick: what CI affords; full: the documents' exact recipes (default: %(default)s)")
-    group.addoption("--seeds", type=int, default=None, metavar="N",
-                    help="seeds per training run (default: the profile's)")
-    group.addoption("--retrain", action="store_true",
-                    help="train every run, even those the ledger (results/) already records with the same "
-                         "recipe, data and library versions (by default those are read back)")
-    group.addoption("--expected", default=None, metavar="DIR",
-                    help="folder of expectation files (default: <rootdir>/expected)")
-    group.addoption("--last-run", default=None, metavar="PATH",
-                    help="where each claim's latest outcome is kept for `reprokit report` "
-                         "(default: <rootdir>/.reprokit/last-run.json)")
+    for name, (alias, kw) in OPTIONS.items():
+        names = [f"--reprokit-{name}"] + ([alias] if alias and alias not in taken else [])
+        group.addoption(*names, dest=option_dest(name), **kw)
+
+
+def option_dest(name: str) -> str:
+    return "reprokit_" + name.replace("-", "_")
+
+
+def option(config: pytest.Config, name: str):
+    return config.getoption(option_dest(name))
+
+
+MARKERS = {  # registered with the prefix, so another project's "time" or "smoke" marker is not ours
+    **{f"reprokit_{kind}": f"a claim of kind '{kind}'" for kind in KINDS},
+    "reprokit_keras": "runs in a Keras backend", "reprokit_torch": "runs in the torch backend",
+    "reprokit_known_nonrepro": "a claim that does not reproduce (strict xfail)",
+    "reprokit_undecided": "a claim its seeds cannot decide yet (strict xfail)",
+    "reprokit_smoke": "quick profile, expensive claim: smoke run + ledger check, no verdict",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for kind in KINDS:
-        config.addinivalue_line("markers", f"{kind}: a claim of kind '{kind}'")
-    for name in ("keras", "torch"):
-        config.addinivalue_line("markers", f"{name}: runs in the {name} backend family")
-    config.addinivalue_line("markers", "known_nonrepro: a claim that does not reproduce (strict xfail)")
-    config.addinivalue_line("markers", "undecided: a claim its seeds cannot decide yet (strict xfail)")
-    config.addinivalue_line("markers", "smoke: quick profile, expensive claim: smoke run + ledger check, no verdict")
-    try:
-        names = backends_mod.parse(config.getoption("backend"))
-    except ReprokitError as exc:
-        raise pytest.UsageError(str(exc)) from None
-    seeds = config.getoption("seeds")
-    if seeds is not None and seeds < 1:
-        raise pytest.UsageError(f"--seeds {seeds}: give a number of seeds >= 1")
-    keras_backend = backends_mod.keras_backend_for(names)
+    for marker, what in MARKERS.items():
+        config.addinivalue_line("markers", f"{marker}: {what}")
+    from reprokit import settings  # the training measurements read profile, seed cap and paths from here
+    settings.use_root(Path(config.rootpath))
+    settings.PROFILE, settings.SEEDS = option(config, "profile"), option(config, "seeds")
+    settings.RETRAIN = option(config, "retrain")
+    if settings.RETRAIN:  # xdist workers inherit it: what this session trains, it trains once
+        os.environ.setdefault("REPROKIT_RETRAIN_SINCE", str(time.time()))
+    expected, last_run = option(config, "expected"), option(config, "last-run")
+    state = State(option(config, "backend"), settings.PROFILE, settings.SEEDS,
+                  Path(expected).resolve() if expected else Path(config.rootpath) / "expected",
+                  Path(last_run).resolve() if last_run else Path(config.rootpath) / ".reprokit" / "last-run.json")
+    config.stash[STATE] = state
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(LastRun(state), "reprokit-last-run")
+
+
+def _prepare(config: pytest.Config) -> None:
+    """What a session that runs claims needs before any test imports a framework: the Keras backend
+    its backends ask for, one thread per core per xdist worker, the ledger's commit. Done when the
+    claims are collected, so sessions without claims are left as they are."""
+    state = config.stash[STATE]
+    if state.prepared:
+        return
+    state.prepared = True
+    keras_backend = backends_mod.keras_backend_for(state.backends)
     if keras_backend:
         current = os.environ.setdefault("KERAS_BACKEND", keras_backend)
         if current != keras_backend:
-            raise pytest.UsageError(f"--backend {','.join(names)} needs KERAS_BACKEND={keras_backend}, "
-                                    f"but the environment sets KERAS_BACKEND={current}")
+            raise ReprokitError(f"--reprokit-backend {','.join(state.backends)} needs KERAS_BACKEND={keras_backend}, "
+                                f"but the environment sets KERAS_BACKEND={current}; unset it or choose the backend")
     workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
     if workers:  # share the cores: n workers with all threads each run many times slower
         threads = str(max(1, (os.cpu_count() or 1) // int(workers)))
         for var in ("REPROKIT_THREADS", "TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
             os.environ.setdefault(var, threads)
         os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
-    from reprokit import settings  # the training measurements read profile and seed cap from here
-    settings.PROFILE, settings.SEEDS = config.getoption("profile"), seeds
-    settings.RETRAIN = config.getoption("retrain")
-    if settings.PROFILE == "full":
+    from reprokit import cache, settings
+    cache.check_writable(Path(settings.CACHE_DIR), cache.FIXES["cache"])
+    cache.check_writable(state.last_run.parent, "pass --reprokit-last-run PATH in a writable folder")
+    if state.profile == "full":
         from reprokit import ledger
+        cache.check_writable(Path(settings.RESULTS_DIR), cache.FIXES["ledger"])
         ledger.commit()  # the code's commit now, before anything trains: the ledger entries carry it
-    expected = config.getoption("expected")
-    last_run = config.getoption("last_run")
-    config.stash[STATE] = State(names, config.getoption("profile"), seeds,
-                                Path(expected) if expected else Path(config.rootpath) / "expected",
-                                Path(last_run) if last_run else Path(config.rootpath) / ".reprokit" / "last-run.json")
-    if not hasattr(config, "workerinput"):
-        config.pluginmanager.register(LastRun(config.stash[STATE]), "reprokit-last-run")
 
 
 def claims_of(config: pytest.Config) -> list[Claim]:
@@ -123,6 +172,7 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
         return None
     try:
         claims = claims_of(collector.config)
+        _prepare(collector.config)
     except ReprokitError as exc:
         raise collector.CollectError(f"reprokit: {exc}") from None
     items = []
@@ -130,9 +180,9 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
         for backend in collector.config.stash[STATE].backends:
             item = ClaimItem.from_parent(collector, name=f"{claim.id}[{backend}]", callobj=obj)
             item.stash[CLAIM] = (claim, backend)
-            item.add_marker(claim.kind)
-            item.add_marker("keras" if backend.startswith("keras") else "torch")
             family = "keras" if backend.startswith("keras") else "torch"
+            item.add_marker(f"reprokit_{claim.kind}")
+            item.add_marker(f"reprokit_{family}")
             smoke = check.mode(claim, collector.config.stash[STATE].profile) == "smoke"
             if not claim.applies_to(backend):
                 item.add_marker(pytest.mark.skip(reason=f"{claim.id} does not apply to {backend}"))
@@ -140,14 +190,14 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
                 # xdist workers share the cores with other trainings: a time ratio taken there
                 # measures the neighbours. Timing claims run in their own pass, alone.
                 item.add_marker(pytest.mark.skip(reason=f"{claim.id} is a timing claim: decided alone, not under "
-                                                        f"xdist; run `pytest -m time -p no:xdist`"))
+                                                        f"xdist; run `pytest -m reprokit_time -p no:xdist`"))
             elif smoke:  # no verdict is reached here, so a known non-reproduction is no xfail
-                item.add_marker("smoke")
+                item.add_marker("reprokit_smoke")
             elif family in claim.known_nonrepro or family in claim.undecided:
                 # strict, and only the stated verdict's own exception satisfies it: a crash is an error
                 undecided = family in claim.undecided
                 nr = (claim.undecided if undecided else claim.known_nonrepro)[family]
-                item.add_marker("undecided" if undecided else "known_nonrepro")
+                item.add_marker("reprokit_undecided" if undecided else "reprokit_known_nonrepro")
                 item.add_marker(pytest.mark.xfail(
                     strict=True, raises=Undecided if undecided else NotReproduced,
                     reason=f"{'undecided' if undecided else 'known non-reproduction'}: measured {nr.measured!r}; {nr.reason}"))
@@ -190,7 +240,7 @@ def _verdict(report: pytest.TestReport) -> str | None:
             return "undecided" if report.wasxfail.startswith("undecided") else "known non-reproduction"
         if report.failed and report.when != "call":
             return ERROR
-        if report.outcome == "passed" and "smoke" in report.keywords:
+        if report.outcome == "passed" and "reprokit_smoke" in report.keywords:
             return SMOKE
         return {"passed": "reproduced", "failed": "failed", "skipped": "skipped"}[report.outcome]
     return None
@@ -238,10 +288,21 @@ class LastRun:
             "message": str(report.longrepr)[-1500:] if report.failed else "",
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
-    def pytest_sessionfinish(self) -> None:
-        """Merge this session's outcomes into the file (newest wins per claim and backend), atomically."""
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Merge this session's outcomes into the file (newest wins per claim and backend), atomically;
+        where it cannot be written, say so in one line and fail the session (the outcomes are in
+        pytest's own report above)."""
         if not self.seen:
             return
+        try:
+            self._write()
+        except ReprokitError as exc:
+            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter:
+                reporter.write_line(f"reprokit: the latest-run file was not updated: {exc}", red=True)
+            session.exitstatus = session.exitstatus or pytest.ExitCode.TESTS_FAILED
+
+    def _write(self) -> None:
         from reprokit.cache import write_atomic
         from reprokit.html import load_last_run  # the one reader of this file (no framework import)
         merged = merge_outcomes(load_last_run(self.state.last_run), self.seen)

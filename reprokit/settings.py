@@ -1,13 +1,83 @@
-"""Run-wide settings, set by the pytest plugin (or a caller) before claims run."""
+"""Run-wide settings, set by the pytest plugin (or a caller) before claims run.
+
+Every path reprokit writes or reads resolves against the project root (the pytest rootdir, or
+the folder ``reprokit`` finds holding ``expected/``), never the working directory: a run started
+from ``tests/`` uses the same ledger and cache as one started from the root. Environment values
+are checked where they are read, with one message that says what to set.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from reprokit.errors import ReprokitError
+
 PROFILE = "quick"
 SEEDS: int | None = None  # None: each family's seed budget (experiments.SEED_BUDGET)
-RETRAIN = False  # True: train even where the ledger already records the identical run
-CACHE_DIR = Path(os.environ.get("REPROKIT_CACHE_DIR", ".reprokit-cache"))
-RESULTS_DIR = Path(os.environ.get("REPROKIT_RESULTS_DIR", "results"))  # the committed ledger
+RETRAIN = False  # True: train even where the ledger or the run cache already holds the run
 
+
+def retrain_since() -> float | None:
+    """Under ``--retrain``: when the session began (``$REPROKIT_RETRAIN_SINCE``, set by the plugin and
+    inherited by xdist workers); runs cached before it are trained again."""
+    if not RETRAIN:
+        return None
+    value = os.environ.get("REPROKIT_RETRAIN_SINCE")
+    return float(value) if value else 0.0
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder from ``start`` (the working directory) up that holds ``expected/`` and a
+    ``pyproject.toml``; the working directory where there is none."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "expected").is_dir() and (folder / "pyproject.toml").is_file():
+            return folder
+    return here
+
+
+def env_path(var: str, default: Path | None = None) -> Path | None:
+    """A folder named by an environment variable; a relative one is relative to the project root
+    (so ``REPROKIT_DATA_DIR=../shared/data`` means the same from ``tests/`` as from the root)."""
+    value = os.environ.get(var, "").strip()
+    return (ROOT / Path(value).expanduser()).resolve() if value else default
+
+
+ROOT = find_root()
+CACHE_DIR = env_path("REPROKIT_CACHE_DIR", ROOT / ".reprokit-cache")  # runs trained here, for reuse
+RESULTS_DIR = env_path("REPROKIT_RESULTS_DIR", ROOT / "results")  # the committed ledger
+
+
+def use_root(root: Path) -> None:
+    """Resolve the default paths against ``root`` (the pytest plugin passes its rootdir)."""
+    global ROOT, CACHE_DIR, RESULTS_DIR
+    ROOT = Path(root).resolve()
+    CACHE_DIR = env_path("REPROKIT_CACHE_DIR", ROOT / ".reprokit-cache")
+    RESULTS_DIR = env_path("REPROKIT_RESULTS_DIR", ROOT / "results")
+
+
+def documents_dir() -> Path:
+    """The source documents the claims quote: ``$REPROKIT_DOCUMENTS_DIR``, else ``../shared/seeds``
+    beside the project (this project's layout)."""
+    return env_path("REPROKIT_DOCUMENTS_DIR", ROOT.parent / "shared" / "seeds")
+
+
+def env_int(var: str, default: int | None, minimum: int = 1) -> int | None:
+    """A whole-number environment variable, or ``default`` where unset; one clear error otherwise."""
+    value = os.environ.get(var, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < minimum:
+        raise ReprokitError(f"{var}={value!r}: give a whole number >= {minimum}, or unset it")
+    return int(value)
+
+
+def env_flag(var: str, default: bool) -> bool:
+    """A 0/1 environment switch, or ``default`` where unset; one clear error otherwise."""
+    value = os.environ.get(var, "").strip()
+    if not value:
+        return default
+    if value not in ("0", "1"):
+        raise ReprokitError(f"{var}={value!r}: give 1 (on) or 0 (off), or unset it")
+    return value == "1"

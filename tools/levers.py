@@ -18,7 +18,11 @@ whole data) and ``mnist.rnn128`` on its first 12,800 images (a mid-sized core). 
   index task (``index.simple2``) and the binary adder (``binadd.h3.l3.ce``), whole data. It leaves
   the numbers identical (tests/unit/test_ledger_reproduces.py); ``--only spe`` measures just this;
 - ``torch.compile`` of the whole torch model (its recurrent core runs eagerly: dynamo does not
-  trace ``nn.RNN/LSTM/GRU``) vs eager; ``--only compile`` measures just this.
+  trace ``nn.RNN/LSTM/GRU``) vs eager; ``--only compile`` measures just this;
+- Keras ``unroll=True`` on the recurrent layers (the loop over steps written out in the graph
+  instead of a TensorFlow while loop) vs not, and torch, on IMDB-Q and the adder (the index task
+  has no fixed length to unroll);
+  whether the numbers stay identical is checked on the two runs' histories. ``--only unroll``.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ import sys
 import time
 
 CASES = {"imdbq": ("imdbq.rmsprop10", None), "mnist": ("mnist.rnn128", 12800),
-         "index": ("index.simple2", None), "binadd": ("binadd.h3.l3.ce", None)}
+         "index": ("index.simple2", None), "binadd": ("binadd.h3.l3.ce", None),
+         "imdbq200": ("imdbq.len200", None), "imdbqgru": ("imdbq.cells.gru", None)}
 
 
 def _experiment(case: str):
@@ -56,6 +61,10 @@ def child(backend: str, case: str, mode: str) -> dict:
         from reprokit.backends import torch as tb
         build = tb.build
         tb.build = lambda *a, **k: torch.compile(build(*a, **k))
+    if mode == "unroll":
+        import functools
+        from reprokit.backends import keras as kb
+        kb.CELLS = {k: functools.partial(v, unroll=True) for k, v in kb.CELLS.items()}
     if mode == "tfdata":
         return _tfdata(exp)
     if mode == "gather":
@@ -63,7 +72,8 @@ def child(backend: str, case: str, mode: str) -> dict:
     if mode == "group":
         return _group(exp, backend)
     from reprokit import experiments
-    return {"epoch_s": experiments.train(exp, backend, 0)["epoch_s"][-1]}
+    result = experiments.train(exp, backend, 0)
+    return {"epoch_s": result["epoch_s"][-1], "history": result["history"]}
 
 
 def _tfdata(exp) -> dict:
@@ -161,8 +171,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", help="also write the figures as JSON (with the machine) to this file")
     ap.add_argument("--repeat", type=int, default=3, help="repetitions per measurement; the median is kept (default 3)")
-    ap.add_argument("--only", choices=["spe", "compile"],
-                    help="measure only this lever (spe: Keras steps_per_execution; compile: torch.compile)")
+    ap.add_argument("--only", choices=["spe", "compile", "unroll"],
+                    help="measure only this lever (spe: Keras steps_per_execution; compile: torch.compile; unroll: Keras unroll=True)")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     global REPEAT
@@ -186,6 +196,15 @@ def main() -> None:
         eager = med(lambda: [_spawn("torch", case)], "epoch_s")[0]
         compiled = med(lambda: [_spawn("torch", case, "compile")], "epoch_s")[0]
         row("torch.compile", case, "eager", eager, "torch.compile(model)", compiled)
+    for case in ("imdbq", "binadd") if args.only == "unroll" else ():  # the index task: no fixed length to unroll
+        loop, unrolled = (together(_spawn("keras", case, mode)) for mode in ("fit", "unroll"))
+        same = loop[0]["history"] == unrolled[0]["history"]
+        keras_loop = med(lambda: [_spawn("keras", case)], "epoch_s")[0]
+        keras_unrolled = med(lambda: [_spawn("keras", case, "unroll")], "epoch_s")[0]
+        torch_ = med(lambda: [_spawn("torch", case)], "epoch_s")[0]
+        row("keras unroll=True", case, "while loop", keras_loop, f"unrolled ({'same' if same else 'other'} numbers)",
+            keras_unrolled)
+        row("keras vs torch", case, "torch", torch_, "keras (while loop)", keras_loop)
     for case in ("imdbq", "mnist") if args.only is None else ():
         one = med(lambda: [_spawn("torch", case, threads=1)], "epoch_s")[0]
         two = med(lambda: [_spawn("torch", case, threads=2)], "epoch_s")[0]

@@ -9,7 +9,7 @@ same; a new one says what decided it. Prints every change. Comments and layout a
     python tools/restate.py --timing .reprokit/last-run.json   # timing claims too, from a run
 
 Timing claims are judged on a machine, not from the ledger: ``--timing`` restates them from the
-measured rounds a run recorded in its last-run file (run ``pytest tests/test_claims.py -m time -p
+measured rounds a run recorded in its last-run file (run ``pytest tests/test_claims.py -m reprokit_time -p
 no:xdist`` alone on the machine first). A run that cannot decide a timing claim keeps its stated
 verdict, as the test does.
 """

@@ -56,5 +56,14 @@ def load(name: str) -> ModuleType:
             importlib.import_module(keras_backend)
         except ImportError:
             raise ReprokitError(f"backend {name!r} needs the package {keras_backend!r}; "
-                                f"install it (pip install {keras_backend})") from None
-    return importlib.import_module(module)
+                                f"install it (pip install -c constraints.txt {keras_backend})") from None
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name not in FRAMEWORKS:
+            raise
+        raise ReprokitError(f"backend {name!r} needs the package {exc.name!r}, which is not installed; "
+                            f"install it (pip install -c constraints.txt -e \".[{FRAMEWORKS[exc.name]}]\")") from None
+
+
+FRAMEWORKS = {"keras": "keras", "tensorflow": "keras", "torch": "torch", "jax": "keras"}  # package: extra

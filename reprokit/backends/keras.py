@@ -11,9 +11,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from reprokit import models as m  # noqa: E402
-from reprokit import progress  # noqa: E402
+from reprokit import progress, settings  # noqa: E402
 
-if keras.backend.backend() == "tensorflow" and os.environ.get("REPROKIT_DETERMINISTIC", "1") != "0":
+if keras.backend.backend() == "tensorflow" and settings.env_flag("REPROKIT_DETERMINISTIC", True):
     # Same seed, same numbers: TensorFlow picks deterministic kernels (or raises where it has none).
     # Measured on this CPU: identical results and no slower; on a GPU it costs speed.
     import tensorflow as tf
@@ -111,11 +111,7 @@ def compile(model: keras.Model, spec: m.Model, optimizer: str, learning_rate: fl
 # Training and evaluation steps per call into TensorFlow's graph in ``fit``: the same steps in the
 # same order, so the numbers are identical to one step per call (tests/unit/test_ledger_reproduces.py),
 # without the per-call overhead that dominates the tiny models (tools/levers.py --only spe).
-_spe = os.environ.get("REPROKIT_STEPS_PER_EXECUTION", "32")
-if not _spe.isdigit() or int(_spe) < 1:
-    from reprokit.errors import ReprokitError
-    raise ReprokitError(f"REPROKIT_STEPS_PER_EXECUTION={_spe!r}: give a whole number of steps >= 1")
-STEPS_PER_EXECUTION = int(_spe)
+STEPS_PER_EXECUTION = settings.env_int("REPROKIT_STEPS_PER_EXECUTION", 32)
 
 
 def optimizer_params(model: keras.Model) -> int:

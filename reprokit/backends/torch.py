@@ -17,10 +17,10 @@ import torch
 from torch import nn
 
 from reprokit import models as m
-from reprokit import progress
+from reprokit import progress, settings
 
-if os.environ.get("REPROKIT_THREADS"):  # set by the pytest plugin per xdist worker
-    torch.set_num_threads(int(os.environ["REPROKIT_THREADS"]))
+if (_threads := settings.env_int("REPROKIT_THREADS", None)) is not None:  # the plugin sets it per xdist worker
+    torch.set_num_threads(_threads)
 
 CORES = {"simple": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 # Keras orders GRU gates [z, r, h], torch [r, z, n]; SimpleRNN and LSTM ([i, f, c, o]) agree.

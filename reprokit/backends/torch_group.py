@@ -72,6 +72,24 @@ class SimpleRecurrence(torch.autograd.Function):
         return grad_projected, grad_recurrent
 
 
+class Lookup(torch.autograd.Function):
+    """``table[ids]`` whose backward sums the rows' gradients with ``index_add_``: CPU torch's
+    ``embedding_dense_backward`` sorts the ids first and took 4.7 times as long here (20 seeds x
+    64 x 30 ids into 40,000 rows of 5; the same sums)."""
+
+    @staticmethod
+    def forward(ctx, table: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(ids)
+        ctx.rows = len(table)
+        return table.index_select(0, ids.reshape(-1)).reshape(*ids.shape, table.shape[1])
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (ids,) = ctx.saved_tensors
+        rows = grad.new_zeros(ctx.rows, grad.shape[-1])
+        return rows.index_add_(0, ids.reshape(-1), grad.reshape(-1, grad.shape[-1])), None
+
+
 class Group(nn.Module):
     """The model of ``spec`` for S seeds, its parameters in Keras's layout with a seed axis.
 
@@ -122,7 +140,7 @@ class Group(nn.Module):
                                                     for s in range(self.seeds)])  # (S, V, G*U)
                     v = projected_tables.shape[1]
                     ids = x.long() + torch.arange(self.seeds).view(-1, *[1] * (x.dim() - 1)) * v
-                    projected = nn.functional.embedding(ids, projected_tables.reshape(self.seeds * v, -1))
+                    projected = Lookup.apply(projected_tables.reshape(self.seeds * v, -1), ids)
                     tables = None
                 else:
                     projected = _bmm(x, kernel)

@@ -39,11 +39,17 @@ HOW_TO_PROVIDE = (
 )
 
 
+def data_dir() -> Path | None:
+    """``$REPROKIT_DATA_DIR``; a relative one is relative to the project root, not the working directory."""
+    from reprokit import settings
+    return settings.env_path(ENV)
+
+
 def candidates(name: str) -> list[Path]:
     """The places searched for ``name``, in order."""
     places = []
-    if os.environ.get(ENV):
-        places.append(Path(os.environ[ENV]).expanduser() / name)
+    if data_dir():
+        places.append(data_dir() / name)
     places.append(KERAS_CACHE.expanduser() / name)
     return places
 
@@ -54,9 +60,9 @@ def locate(name: str, download: Callable[[str], Path] | None = None) -> Path:
     ``download`` is tried last and never when ``REPROKIT_DATA_DIR`` is set, so a run with the
     variable set makes no network connection.
     """
-    env = os.environ.get(ENV)
-    if env and not Path(env).expanduser().is_dir():
-        raise DataError(f"{ENV}={env!r} is not a folder. {HOW_TO_PROVIDE}")
+    env = os.environ.get(ENV, "").strip()
+    if env and not data_dir().is_dir():
+        raise DataError(f"{ENV}={env!r} is not a folder ({data_dir()}). {HOW_TO_PROVIDE}")
     for path in candidates(name):
         if path.is_file():
             return path

@@ -4,7 +4,7 @@ forward+backward(+update) on one batch of the documented batch size, in each bac
 Grouped by model family and phase, so the ratios the time claims need read directly from one
 table (``--benchmark-group-by=group``). Timing needs the cores to itself: these tests are marked
 ``time`` and skip under xdist (pytest-benchmark disables itself there); run them with
-``pytest -m time -p no:xdist`` (see README, "Benchmarks").
+``pytest -m reprokit_time -p no:xdist`` (see README, "Benchmarks").
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-pytestmark = pytest.mark.time
+pytestmark = pytest.mark.reprokit_time
 
 CORES = {  # family: (models, batch, length for variable-length models)
     "imdbq": (["imdbq.simple5.len30", "imdbq.lstm5.len30", "imdbq.gru5.len30"], 64, None),
@@ -32,7 +32,7 @@ CASES = [(family, model, backend, phase) for family, (names, _, _) in CORES.item
 @pytest.fixture(autouse=True)
 def _alone(request):
     if hasattr(request.config, "workerinput"):
-        pytest.skip("timing needs the cores alone: run `pytest -m time -p no:xdist`")
+        pytest.skip("timing needs the cores alone: run `pytest -m reprokit_time -p no:xdist`")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 

@@ -7,7 +7,7 @@ model against that of ``keras_group``'s model for 20 seeds (the same Keras loss,
 RNN layer ``fit`` runs). ``solo`` and ``group20`` of a family and backend share a benchmark group,
 so the table shows their ratio: 20 seeds cost ``group20 / solo`` times one seed (the goal is at
 most 4). The index task's steps cycle through the lengths 3..10 as its batches do; a group pads
-each step to the longest of its seeds. Marked ``time``: run alone, ``pytest -m time -p no:xdist``.
+each step to the longest of its seeds. Marked ``reprokit_time``: run alone, ``pytest -m reprokit_time -p no:xdist``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.time
+pytestmark = pytest.mark.reprokit_time
 
 FAMILIES = {  # family: (experiment, sequence length or None for the index task's 3..10)
     "imdbq.simple5.len30": ("imdbq.rmsprop10", 30),
@@ -32,7 +32,7 @@ LENGTHS = list(range(3, 11))
 @pytest.fixture(autouse=True)
 def _alone(request):
     if hasattr(request.config, "workerinput"):
-        pytest.skip("timing needs the cores alone: run `pytest -m time -p no:xdist`")
+        pytest.skip("timing needs the cores alone: run `pytest -m reprokit_time -p no:xdist`")
 
 
 def _batches(spec, seeds: int, length: int | None, rng: np.random.Generator) -> list:

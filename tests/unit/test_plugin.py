@@ -41,8 +41,10 @@ TEST = textwrap.dedent("""\
 
 
 @pytest.fixture
-def project(pytester):
+def project(pytester, monkeypatch):
     pytester.makefile(".yaml", **{"expected/003_x": CLAIMS})
+    pytester.makefile(".txt", **{"documents/003_x": "Total params: 328,353\n\nTotal params: 1\n"})
+    monkeypatch.setenv("REPROKIT_DOCUMENTS_DIR", str(pytester.path / "documents"))
     pytester.makepyfile(test_claims=TEST)
     return pytester
 
@@ -69,7 +71,7 @@ def test_runs_with_ids_and_summary(project):
 
 
 def test_markers_select_by_kind_and_backend(project):
-    result = project.runpytest_subprocess("--co", "-q", "-m", "params and torch", "--strict-markers")
+    result = project.runpytest_subprocess("--co", "-q", "-m", "reprokit_params and reprokit_torch", "--strict-markers")
     result.stdout.fnmatch_lines(["*demo.params.total[[]torch[]]", "*2/4 tests collected*"])
 
 
@@ -77,7 +79,10 @@ def test_malformed_expectations_fail_collection_with_one_message(project):
     project.makefile(".yaml", **{"expected/004_bad": "document: d.txt\nclaims:\n  - id: a.b\n    kind: vibes\n"})
     result = project.runpytest_subprocess()
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines(["*reprokit: 004_bad.yaml: claim a.b: field *"])
+    result.stdout.fnmatch_lines(["*reprokit: 5 problems in the expectation files:",
+                                 "*004_bad.yaml: field document: 'd.txt' is not among the source documents*",
+                                 "*004_bad.yaml: claim a.b: field quote: missing (required)",
+                                 "*004_bad.yaml: claim a.b: field compare: missing (required)"])
     assert "Traceback" not in result.stdout.str()
 
 
@@ -95,7 +100,7 @@ def test_under_xdist(project):
 def test_seeds_option_reaches_the_training_runs(project):
     project.makepyfile(test_seeds="from reprokit import settings\n\n"
                                   "def test_seeds():\n    assert settings.SEEDS == 5\n")
-    result = project.runpytest_subprocess("test_seeds.py", "--seeds", "5", "--profile", "full")
+    result = project.runpytest_subprocess("test_seeds.py", "--seeds", "5", "--reprokit-profile", "full")
     result.assert_outcomes(passed=1)
 
 
@@ -137,6 +142,7 @@ def test_a_crash_is_an_error_never_a_known_non_reproduction(project, tmp_path, m
             known_nonrepro:
               torch: {measured: {train: 25000, test: 25000}, reason: "a made-up non-reproduction"}
         """)})
+    project.makefile(".txt", **{"documents/002_x": "It holds 25,000 reviews.\n"})
     empty = tmp_path / "no-data"
     empty.mkdir()
     monkeypatch.setenv("REPROKIT_DATA_DIR", str(empty))

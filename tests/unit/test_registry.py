@@ -104,4 +104,101 @@ def test_duplicate_ids_across_files(tmp_path):
     write(tmp_path, GOOD, "a.yaml")
     write(tmp_path, GOOD, "b.yaml")
     with pytest.raises(ExpectationError, match=r"b.yaml: claim a.params.x: field id: duplicate, already defined in a.yaml"):
-        load(tmp_path)
+        load(tmp_path, documents=None)
+
+
+def _training(compare: str, expected: str, args: str = "{experiment: imdbq.adam5, metrics: [test.accuracy]}",
+              measure: str = "training.metrics") -> str:
+    return (GOOD.replace("measure: params", f"measure: {measure}")
+            .replace("args: {model: stack4, layers: total}", f"args: {args}")
+            .replace("expected: 1", f"expected: {expected}").replace("compare: equal", f"compare: {compare}"))
+
+
+ORDER_ARGS = "{metric: test.accuracy, pairs: [[imdbq.adam5, '>', imdbq.rmsprop10]]}"
+RATIO_ARGS = "{ratios: [[imdbq.lstm5.len30, imdbq.simple5.len30]], batch: 64}"
+EXPECTED_CASES = {  # each found when the file loads, before anything trains
+    "order claim with expected false": (_training("order", "false", ORDER_ARGS, "training.order"),
+                                        r"field expected: an order claim states its relations in args.pairs"),
+    "at_least with a string": (_training("at_least", "high"), r"field expected: comparison 'at_least' needs numbers"),
+    "in_range with a scalar": (GOOD.replace("compare: equal", "compare: in_range"),
+                               r"field expected: 1 is not a range \[low, high\]"),
+    "in_range reversed": (GOOD.replace("compare: equal", "compare: in_range").replace("expected: 1", "expected: [2, 1]"),
+                          r"low is above high"),
+    "plausible_run with text": (_training("plausible_run", "{test.accuracy: good}"), r"comparison 'plausible_run' needs numbers"),
+    "plausible_run metric not measured": (_training("plausible_run", "{test.loss: 0.5}"),
+                                          r"test.loss: not among the claim's args.metrics"),
+    "timing ratio not timed": (_training("ratio_in_range", "{a/b: [1, 2]}", RATIO_ARGS, "timing.ratios"),
+                               r"'a/b' is not one of the ratios args.ratios times"),
+    "timing statistic unknown": (_training("ratio_in_range", "{imdbq.lstm5.len30/imdbq.simple5.len30: {mean: [1, 2]}}",
+                                           RATIO_ARGS, "timing.ratios"), r"with a statistic among median, q1, q3"),
+    "timing ratio of an unknown model": (_training("ratio_in_range", "{imdbq.lstm9/imdbq.simple5.len30: [1, 2]}",
+                                                   "{ratios: [[imdbq.lstm9, imdbq.simple5.len30]], batch: 64}",
+                                                   "timing.ratios"), r"field args.ratios: unknown model 'imdbq.lstm9'"),
+    "layer index out of range": (GOOD.replace("layers: total", "layers: [0, 9]"),
+                                 r"field args.layers: 9 is not a layer index of stack4"),
+    "metric epoch beyond the run": (_training("plausible_run", "{accuracy@40: 0.5}",
+                                              "{experiment: imdbq.adam5, metrics: [accuracy@40]}"),
+                                    r"field args.metrics: 'accuracy@40': epoch 40 of a run of 5 epochs"),
+    "metric not a metric": (_training("plausible_run", "{'test accuracy': 0.5}",
+                                      "{experiment: imdbq.adam5, metrics: ['test accuracy']}"), r"is not a metric"),
+    "argument missing": (GOOD.replace("args: {model: stack4, layers: total}", "args: {layers: total}"),
+                         r"field args: measurement 'params' needs the argument 'model'"),
+    "trend bound outside [-1, 1]": (_training("trend", "{imdbq.adam5: {spearman: -2}}",
+                                              "{experiments: [imdbq.adam5], metric: accuracy}", "training.trend"),
+                                    r"is not \{spearman: bound\} with a bound in \[-1, 1\]"),
+}
+
+
+@pytest.mark.parametrize("case", EXPECTED_CASES)
+def test_expected_value_is_checked_against_its_comparison_at_load(tmp_path, case):
+    text, message = EXPECTED_CASES[case]
+    with pytest.raises(ExpectationError, match=message):
+        load_file(write(tmp_path, text))
+
+
+def test_every_problem_of_every_file_at_once(tmp_path):
+    bad_claim = GOOD.split("claims:\n")[1]
+    write(tmp_path, GOOD + bad_claim.replace("a.params.x", "a.params.y").replace("kind: params", "kind: vibes")
+          + bad_claim.replace("a.params.x", "a.params.z").replace("compare: equal", "compare: in_range"), "a.yaml")
+    write(tmp_path, "document: [unclosed\n", "b.yaml")
+    write(tmp_path, GOOD, "c.yaml")  # a.params.x again
+    with pytest.raises(ExpectationError) as info:
+        load(tmp_path, documents=None)
+    problems = info.value.problems
+    assert len(problems) == 4, problems
+    assert str(info.value).startswith("4 problems in the expectation files:")
+    assert any("a.params.y: field kind" in p for p in problems)
+    assert any("a.params.z: field expected" in p for p in problems)
+    assert any(p.startswith("b.yaml: invalid YAML") for p in problems)
+    assert any("c.yaml: claim a.params.x: field id: duplicate" in p for p in problems)
+
+
+def test_document_must_exist_and_quote_occur_in_it(tmp_path):
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    (documents / "000_x.txt").write_text("The model has\n   Total params:\n↪ 328,353 in all.\nLater: done.\n")
+    folder = tmp_path / "expected"
+    folder.mkdir()
+    write(folder, GOOD.replace('quote: "q"', 'quote: "Total params: 328,353 ... done."'), "a.yaml")
+    assert load(folder, documents=documents)[0].quote  # line breaks, "↪" and "..." gaps allowed
+    write(folder, GOOD.replace('quote: "q"', 'quote: "Total params: 328,354"').replace("a.params.x", "a.params.q"), "b.yaml")
+    write(folder, GOOD.replace("000_x.txt", "009_missing.txt").replace("a.params.x", "a.params.m"), "c.yaml")
+    with pytest.raises(ExpectationError) as info:
+        load(folder, documents=documents)
+    assert any("a.params.q: field quote: 'Total params: 328,354' does not occur in 000_x.txt" in p
+               for p in info.value.problems), info.value.problems
+    assert any("c.yaml: field document: '009_missing.txt' is not among the source documents" in p
+               for p in info.value.problems), info.value.problems
+
+
+def test_quotes_out_of_order_do_not_match(tmp_path):
+    from reprokit.claims import quoted
+    assert quoted("first ... second", ["first then second"])
+    assert not quoted("second ... first", ["first then second"])
+
+
+def test_committed_quotes_occur_in_their_documents():
+    documents = ROOT.parent / "shared" / "seeds"
+    if not documents.is_dir():
+        pytest.skip(f"the source documents are not beside the project ({documents})")
+    assert len(load(ROOT / "expected", documents=documents)) == len(load(ROOT / "expected", documents=None))
