@@ -79,12 +79,22 @@ OPTIONS: dict[str, tuple[str | None, dict]] = {
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    # an alias another plugin registered first is left to it (argparse would refuse both)
-    taken = {n for group in [parser._anonymous, *parser._groups] for o in group.options for n in o.names()}
     group = parser.getgroup("reprokit", "reprokit: claims about recurrent networks")
+    for name, (_, kw) in OPTIONS.items():
+        group.addoption(f"--reprokit-{name}", dest=option_dest(name), **kw)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]):
+    """The short aliases (``--backend``...), added once every plugin and the project's conftests
+    have added theirs: an alias that another one already uses is left to it, never a clash."""
+    result = yield
+    taken = {n for group in [parser._anonymous, *parser._groups] for o in group.options for n in o.names()}
+    group = parser.getgroup("reprokit")
     for name, (alias, kw) in OPTIONS.items():
-        names = [f"--reprokit-{name}"] + ([alias] if alias and alias not in taken else [])
-        group.addoption(*names, dest=option_dest(name), **kw)
+        if alias and alias not in taken:
+            group.addoption(alias, dest=option_dest(name), **{**kw, "help": f"alias of --reprokit-{name}"})
+    return result
 
 
 def option_dest(name: str) -> str:

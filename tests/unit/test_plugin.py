@@ -176,6 +176,8 @@ def test_collecting_reprokits_own_tests_imports_no_framework():
     root = Path(__file__).resolve().parents[2]
     code = ("import sys, pytest; rc = pytest.main(['--co', '-q', '-p', 'no:xdist', 'tests']); "
             "print('HEAVY', [m for m in ('tensorflow', 'torch', 'keras', 'jax') if m in sys.modules]); sys.exit(rc)")
+    start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     assert "HEAVY []" in out.stdout
+    assert time.perf_counter() - start < 5.0  # 5.9 s when a module-level importorskip("keras") loaded TensorFlow
