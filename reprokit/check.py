@@ -172,7 +172,8 @@ def verify(claim: Claim, backend: str, result: Outcome | Smoke) -> None:
         # a timing verdict is the reference machine's; a run too noisy to decide neither confirms nor
         # contradicts it (only a run that decides the other way fails)
         import pytest
-        pytest.xfail(f"{where} undecided in this run, expected/ states '{want.value}': {result.summary()}")
+        from reprokit.verdict import UNDECIDED_HERE
+        pytest.xfail(f"{where} {UNDECIDED_HERE}, expected/ states '{want.value}': {result.summary()}")
     differs = "" if result.verdict is want else (f"\n  expected/ states '{want.value}': update expected/ (the "
                                                  f"evidence is above) or find what changed")
     message = f"{where} {result.summary()}{differs}\n  document {claim.document}: {claim.quote!r}"

@@ -90,23 +90,34 @@ def _training_runs(claims, args) -> int:
 
 def _with_progress(cmd: list[str], total: int, root: Path) -> int:
     """Run pytest in the project ``root``; below its output, a bar over the training runs (epochs
-    of the current ones). Ctrl-C stops pytest (its runs already finished stay cached and
-    recorded) and leaves no progress files; the same command resumes."""
+    of the current ones). Ctrl-C asks pytest to stop after the claims running now (their outcomes
+    are kept); a second Ctrl-C stops it at once (finished runs stay cached: the cache is written
+    whole or not at all). Either way no progress files are left, and the same command resumes."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="reprokit-progress-") as folder:
-        proc = subprocess.Popen(cmd, cwd=root, env={**os.environ, "REPROKIT_PROGRESS_DIR": folder})
+        # its own session: the terminal's Ctrl-C reaches this process only, which decides how pytest stops
+        proc = subprocess.Popen(cmd, cwd=root, env={**os.environ, "REPROKIT_PROGRESS_DIR": folder},
+                                start_new_session=True)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # killed: the finally below takes pytest along
         try:
-            return _draw_progress(proc, folder, total)
-        except KeyboardInterrupt:
-            proc.send_signal(signal.SIGINT)  # pytest ends its session cleanly: the last-run file is written
             try:
-                proc.wait(timeout=30)
-            except (KeyboardInterrupt, subprocess.TimeoutExpired):
+                return _draw_progress(proc, folder, total)
+            except KeyboardInterrupt:
+                from reprokit import progress
+                progress.request_stop(Path(folder))
+                print("\nreprokit run: stopping after the claims running now (Ctrl-C again to stop at once)",
+                      file=sys.stderr, flush=True)
+                proc.wait()
+        except KeyboardInterrupt:
+            proc.kill()
+            proc.wait()
+        finally:
+            if proc.poll() is None:  # this process is going away for another reason: take pytest along
                 proc.kill()
                 proc.wait()
-            print("\nreprokit run: interrupted; finished runs are kept, the same command resumes", file=sys.stderr)
-            return 130
+        print("reprokit run: interrupted; finished runs are kept, the same command resumes", file=sys.stderr)
+        return 130
 
 
 def _draw_progress(proc: subprocess.Popen, folder: str, total: int) -> int:

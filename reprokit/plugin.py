@@ -22,7 +22,7 @@ from reprokit import backends as backends_mod
 from reprokit import check
 from reprokit.claims import KINDS, Claim, load
 from reprokit.errors import ReprokitError
-from reprokit.verdict import ERROR, SMOKE, Mismatch, NotReproduced, Undecided
+from reprokit.verdict import ERROR, SMOKE, SMOKE_PENDING, UNDECIDED_HERE, Mismatch, NotReproduced, Undecided
 
 PROFILES = ("quick", "full")
 
@@ -161,6 +161,21 @@ def _prepare(config: pytest.Config) -> None:
         ledger.commit()  # the code's commit now, before anything trains: the ledger entries carry it
 
 
+_session: list[pytest.Session] = []  # this process's session (the logfinish hook is not given it)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _session[:] = [session]
+
+
+def pytest_runtest_logfinish(nodeid: str, location) -> None:
+    """``reprokit run`` was interrupted (Ctrl-C): end the session after the test that just finished,
+    as ``-x`` would (in each xdist worker too), so its outcomes are kept and nothing is cut off."""
+    from reprokit import progress
+    if _session and not _session[0].shouldstop and progress.stop_requested():
+        _session[0].shouldstop = "reprokit run was interrupted (Ctrl-C); the same command resumes"
+
+
 def claims_of(config: pytest.Config) -> list[Claim]:
     state = config.stash[STATE]
     if state.claims is None:
@@ -237,6 +252,8 @@ def outcome(request: pytest.FixtureRequest, claim: Claim, backend: str):
     props = [("measured", json.dumps(check.shown(result), default=repr))]
     if isinstance(result, check.Outcome):
         props += [("detail", result.summary()), ("seeds", str(result.seeds or ""))]
+    elif result.ledger is None:
+        props.append(("ledger", "pending"))
     request.node.user_properties += props
     return result
 
@@ -247,11 +264,13 @@ def _verdict(report: pytest.TestReport) -> str | None:
         if hasattr(report, "wasxfail"):
             if not report.skipped:
                 return "failed"  # strict XPASS
+            if UNDECIDED_HERE in report.wasxfail:  # check.verify's imperative xfail
+                return UNDECIDED_HERE
             return "undecided" if report.wasxfail.startswith("undecided") else "known non-reproduction"
         if report.failed and report.when != "call":
             return ERROR
         if report.outcome == "passed" and "reprokit_smoke" in report.keywords:
-            return SMOKE
+            return SMOKE_PENDING if dict(report.user_properties).get("ledger") == "pending" else SMOKE
         return {"passed": "reproduced", "failed": "failed", "skipped": "skipped"}[report.outcome]
     return None
 
@@ -346,6 +365,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if not counts:
         return
     terminalreporter.section("reprokit claims")
-    order = ("reproduced", "known non-reproduction", "undecided", SMOKE, "failed", ERROR, "skipped")
+    order = ("reproduced", "known non-reproduction", "undecided", UNDECIDED_HERE, SMOKE, SMOKE_PENDING, "failed",
+             ERROR, "skipped")
     for b, c in sorted(counts.items()):
-        terminalreporter.write_line(f"{b:>12}: " + ", ".join(f"{c[v]} {v}" for v in order))
+        # like pytest's own summary: the outcomes that occurred
+        terminalreporter.write_line(f"{b:>12}: " + ", ".join(f"{c[v]} {v}" for v in order if c[v]))

@@ -22,6 +22,18 @@ def _write() -> None:
         write_atomic(Path(folder) / f"{os.getpid()}.json", json.dumps(_state))
 
 
+STOP = "stop"  # the file ``reprokit run`` writes on Ctrl-C: stop after the claims running now
+
+
+def request_stop(folder: Path) -> None:
+    (Path(folder) / STOP).touch()
+
+
+def stop_requested() -> bool:
+    folder = os.environ.get(ENV)
+    return bool(folder) and (Path(folder) / STOP).exists()
+
+
 def start(label: str, epochs: int) -> None:
     _state.update(run=label, epoch=0, epochs=epochs)
     _write()

@@ -398,3 +398,5 @@ def label(verdict: Verdict, stated_verdict: Verdict) -> str:
 
 ERROR = "error"  # a crash: never a verdict
 SMOKE = "smoke passed"
+SMOKE_PENDING = "smoke passed (ledger pending)"  # the smoke run learned; no recorded full runs to check yet
+UNDECIDED_HERE = "undecided in this run"  # a timing claim this machine's run could not decide

@@ -67,7 +67,7 @@ def test_runs_with_ids_and_summary(project):
     result = project.runpytest_subprocess("-v", "--backend", "torch")
     result.assert_outcomes(passed=1, xfailed=1)
     result.stdout.fnmatch_lines(["*demo.params.total[[]torch[]] PASSED*", "*reprokit claims*",
-                                 "*torch: 1 reproduced, 1 known non-reproduction, 0 undecided, 0 smoke passed, 0 failed, 0 error, 0 skipped"])
+                                 "*torch: 1 reproduced, 1 known non-reproduction"])
 
 
 def test_markers_select_by_kind_and_backend(project):
@@ -149,8 +149,7 @@ def test_a_crash_is_an_error_never_a_known_non_reproduction(project, tmp_path, m
     result = project.runpytest_subprocess("--backend", "torch", "-k", "demo.data", "--junitxml=junit.xml")
     result.assert_outcomes(errors=1)
     assert "Traceback" not in result.stdout.str() and "def test_claim" not in result.stdout.str()
-    result.stdout.fnmatch_lines(["demo.data.sizes [[]torch[]]: DataError: *imdb.npz*", "*torch: 0 reproduced, 0 known non-reproduction, 0 undecided, "
-                                 "0 smoke passed, 0 failed, 1 error, 0 skipped"])
+    result.stdout.fnmatch_lines(["demo.data.sizes [[]torch[]]: DataError: *imdb.npz*", "*torch: 1 error"])
     case = next(c for c in ET.parse(project.path / "junit.xml").iter("testcase"))
     assert case.find("error") is not None
     assert {p.get("name"): p.get("value") for p in case.iter("property")}["verdict"] == "error"
@@ -176,8 +175,6 @@ def test_collecting_reprokits_own_tests_imports_no_framework():
     root = Path(__file__).resolve().parents[2]
     code = ("import sys, pytest; rc = pytest.main(['--co', '-q', '-p', 'no:xdist', 'tests']); "
             "print('HEAVY', [m for m in ('tensorflow', 'torch', 'keras', 'jax') if m in sys.modules]); sys.exit(rc)")
-    start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     assert "HEAVY []" in out.stdout
-    assert time.perf_counter() - start < 5.0  # 5.9 s when a module-level importorskip("keras") loaded TensorFlow
