@@ -1,8 +1,8 @@
 """Several seeds of one experiment trained together in Keras, each its own solo ``keras.fit`` run.
 
 The group is one Keras model trained with Keras's own ``fit``, optimizer, losses and RNN layer.
-Every weight carries a seed axis (``SeedDense``, ``SeedCell``) and each seed has its own rows of one
-``keras.layers.Embedding`` table, so seed ``s`` only meets its own weights. What each seed keeps
+Every weight carries a seed axis (``SeedDense``, ``SeedCell``) and each seed has its own
+``keras.layers.Embedding``, so seed ``s`` only meets its own weights. What each seed keeps
 from its solo run (``keras.fit``):
 
 - its initial weights: the ones ``keras.build(spec, s)`` draws;

@@ -43,9 +43,18 @@ TEST = textwrap.dedent("""\
 
     @reprokit.claim_test
     def test_claim(claim, backend, outcome):
+        open(f"started-{claim.id}", "w").close()
         time.sleep(float(os.environ.get("DEMO_SLEEP", "0")))
         reprokit.verify(claim, backend, outcome)
     """)
+
+
+@pytest.fixture(autouse=True)
+def _settings_restored(monkeypatch):
+    """``cli.main`` points reprokit's settings at the project it finds: undo that after each test."""
+    from reprokit import settings
+    for name in ("ROOT", "CACHE_DIR", "RESULTS_DIR", "PROFILE", "SEEDS", "RETRAIN"):
+        monkeypatch.setattr(settings, name, getattr(settings, name))
 
 
 @pytest.fixture
@@ -218,16 +227,19 @@ def test_unwritable_paths_are_one_line_before_anything_runs(project, tmp_path, w
 
 def _reprokit_run(project, scratch, sleep):
     env = {**os.environ, "TMPDIR": str(scratch), "DEMO_SLEEP": str(sleep)}
+    # as from a terminal: an xdist worker ignores SIGINT, and a child would inherit that
     return subprocess.Popen([sys.executable, "-m", "reprokit.cli", "run", "demo.params.*", "--backend", "torch",
                              "--workers", "0"], cwd=project.path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for_the_first_claim(project):
+    """Until the first claim's test body runs (it leaves a file saying so)."""
     deadline = time.time() + 120
-    while time.time() < deadline and not (project.path / ".reprokit-cache").exists():
-        time.sleep(0.3)  # the claim is measured (cached), then its test sleeps
-    time.sleep(1)
+    while time.time() < deadline and not (project.path / "started-demo.params.total").exists():
+        time.sleep(0.2)
+    time.sleep(0.5)
 
 
 @pytest.mark.parametrize("presses", [1, 2])
