@@ -6,7 +6,7 @@ are the ones ``torch.build(spec, s)`` draws, its shuffle order the generator ``f
 ``s``, its data the data ``prepare(s)`` made, and its loss is its own batch mean. The losses of the
 group are summed before ``backward``, so each seed's gradient is its solo gradient; the optimizers
 are elementwise. What differs from the solo run is only the order of float32 sums inside the cell
-(a loop over steps with its backward written out, instead of torch's fused kernel), which
+(an explicit loop over steps instead of torch's fused kernel), which
 ``tests/unit/test_grouped.py`` bounds.
 
 Why: the cheap families are bound by per-step overhead (README "Seeds"), and the overhead of one
@@ -70,117 +70,6 @@ class SimpleRecurrence(torch.autograd.Function):
         previous = states[:-1].permute(1, 3, 0, 2).reshape(s, u, (steps - 1) * b)
         grad_recurrent = torch.bmm(previous, grad_projected[1:].permute(1, 0, 2, 3).reshape(s, (steps - 1) * b, u))
         return grad_projected, grad_recurrent
-
-
-class LSTMRecurrence(torch.autograd.Function):
-    """Keras's LSTM recurrence (gates i, f, c, o; sigmoid and tanh) over time-major inputs
-    (T, S, B, 4U), bias included, with its backward written out: about nine small operations per
-    step each way where autograd records some twenty-five (the tiny IMDB-Q LSTM is bound by them).
-    Returns every step's state."""
-
-    @staticmethod
-    def forward(ctx, projected: torch.Tensor, recurrent: torch.Tensor) -> torch.Tensor:
-        steps, s, b, four = projected.shape
-        u = four // 4
-        gates = torch.empty_like(projected)  # activated: i, f, g (tanh), o
-        cells = projected.new_empty(steps, s, b, u)
-        states = projected.new_empty(steps, s, b, u)
-        tanh_cells = projected.new_empty(steps, s, b, u)
-        h = projected.new_zeros(s, b, u)
-        c = projected.new_zeros(s, b, u)
-        for t in range(steps):
-            a = torch.baddbmm(projected[t], h, recurrent, out=gates[t])
-            i, f, g, o = a[..., :u].sigmoid_(), a[..., u:2 * u].sigmoid_(), a[..., 2 * u:3 * u].tanh_(), a[..., 3 * u:].sigmoid_()
-            c = torch.add(f * c, i * g, out=cells[t])
-            h = torch.mul(o, torch.tanh(c, out=tanh_cells[t]), out=states[t])
-        ctx.save_for_backward(gates, cells, tanh_cells, states, recurrent)
-        return states
-
-    @staticmethod
-    def backward(ctx, grad_states: torch.Tensor):
-        gates, cells, tanh_cells, states, recurrent = ctx.saved_tensors
-        steps, s, b, u = states.shape
-        i, f, g, o = gates[..., :u], gates[..., u:2 * u], gates[..., 2 * u:3 * u], gates[..., 3 * u:]
-        # the activations' derivatives, for all steps at once: sigmoid' = a(1 - a), tanh' = 1 - a^2
-        slope = gates * (1 - gates)
-        slope[..., 2 * u:3 * u] = 1 - g * g
-        through_h = o * (1 - tanh_cells * tanh_cells)  # dc/dh at each step
-        grad_projected = torch.empty_like(gates)
-        transposed = recurrent.transpose(1, 2)
-        grad_c = torch.zeros_like(states[0])
-        grad_h = grad_states[-1]
-        for t in range(steps - 1, -1, -1):
-            grad_c = torch.addcmul(grad_c, grad_h, through_h[t])
-            da = grad_projected[t]
-            torch.mul(grad_c, g[t], out=da[..., :u])
-            if t:
-                torch.mul(grad_c, cells[t - 1], out=da[..., u:2 * u])
-            else:
-                da[..., u:2 * u] = 0
-            torch.mul(grad_c, i[t], out=da[..., 2 * u:3 * u])
-            torch.mul(grad_h, tanh_cells[t], out=da[..., 3 * u:])
-            da.mul_(slope[t])
-            if t:
-                grad_c = grad_c * f[t]
-                grad_h = torch.baddbmm(grad_states[t - 1], da, transposed)
-        previous = states[:-1].permute(1, 3, 0, 2).reshape(s, u, (steps - 1) * b)
-        grad_recurrent = torch.bmm(previous, grad_projected[1:].permute(1, 0, 2, 3).reshape(s, (steps - 1) * b, 4 * u))
-        return grad_projected, grad_recurrent
-
-
-class GRURecurrence(torch.autograd.Function):
-    """Keras's GRU recurrence (``reset_after``: gates z, r, h; ``h = u h + (1 - u) tanh(x_h + r (h U_h
-    + b_h))``) over time-major inputs (T, S, B, 3U), input bias included, with its backward written
-    out, as ``LSTMRecurrence``. Returns every step's state."""
-
-    @staticmethod
-    def forward(ctx, projected: torch.Tensor, recurrent: torch.Tensor, recurrent_bias: torch.Tensor) -> torch.Tensor:
-        steps, s, b, three = projected.shape
-        u = three // 3
-        inner = torch.empty_like(projected)  # h U + b_r per step: z, r, h parts
-        gates = torch.empty_like(projected)  # update, reset, candidate
-        states = projected.new_empty(steps, s, b, u)
-        h = projected.new_zeros(s, b, u)
-        bias = recurrent_bias.expand(s, b, three)
-        for t in range(steps):
-            r = torch.baddbmm(bias, h, recurrent, out=inner[t])
-            a = torch.add(projected[t][..., :2 * u], r[..., :2 * u], out=gates[t][..., :2 * u]).sigmoid_()
-            update, reset = a[..., :u], a[..., u:]
-            candidate = torch.addcmul(projected[t][..., 2 * u:], reset, r[..., 2 * u:],
-                                      out=gates[t][..., 2 * u:]).tanh_()
-            h = torch.add(update * h, (1 - update) * candidate, out=states[t])
-        ctx.save_for_backward(inner, gates, states, recurrent)
-        return states
-
-    @staticmethod
-    def backward(ctx, grad_states: torch.Tensor):
-        inner, gates, states, recurrent = ctx.saved_tensors
-        steps, s, b, u = states.shape
-        update, reset, candidate = gates[..., :u], gates[..., u:2 * u], gates[..., 2 * u:]
-        slope = gates * (1 - gates)  # sigmoid' for update and reset; tanh' below
-        slope[..., 2 * u:] = 1 - candidate * candidate
-        grad_projected = torch.empty_like(gates)
-        grad_inner = torch.empty_like(gates)  # the gradient of h U + b_r
-        transposed = recurrent.transpose(1, 2)
-        grad_h = grad_states[-1]
-        for t in range(steps - 1, -1, -1):
-            previous = states[t - 1] if t else torch.zeros_like(states[0])
-            da = grad_projected[t]
-            torch.mul(grad_h, previous - candidate[t], out=da[..., :u])  # d update
-            torch.mul(grad_h, 1 - update[t], out=da[..., 2 * u:])  # d candidate
-            da[..., :u].mul_(slope[t][..., :u])
-            da[..., 2 * u:].mul_(slope[t][..., 2 * u:])
-            torch.mul(da[..., 2 * u:], inner[t][..., 2 * u:], out=da[..., u:2 * u])  # d reset
-            da[..., u:2 * u].mul_(slope[t][..., u:2 * u])
-            di = grad_inner[t]
-            di[..., :2 * u] = da[..., :2 * u]
-            torch.mul(da[..., 2 * u:], reset[t], out=di[..., 2 * u:])
-            if t:
-                grad_h = torch.baddbmm(grad_states[t - 1] + grad_h * update[t], di, transposed)
-        previous = states[:-1].permute(1, 3, 0, 2).reshape(s, u, (steps - 1) * b)
-        grad_recurrent = torch.bmm(previous, grad_inner[1:].permute(1, 0, 2, 3).reshape(s, (steps - 1) * b, 3 * u))
-        grad_bias = grad_inner.sum((0, 2)).unsqueeze(1)
-        return grad_projected, grad_recurrent, grad_bias
 
 
 class Lookup(torch.autograd.Function):
@@ -264,23 +153,40 @@ class Group(nn.Module):
     @staticmethod
     def _recurrent(layer: m.Recurrent, projected, recurrent, bias, lengths):
         """Keras's cell formulas (gate order as Keras: LSTM i, f, c, o; GRU z, r, h, reset_after)
-        on the inputs already multiplied by the kernel, each with its backward written out."""
+        on the inputs already multiplied by the kernel."""
+        u = layer.units
         if layer.cell == "gru":
             projected = projected + bias[:, 0].unsqueeze(1).unsqueeze(1)
             recurrent_bias = bias[:, 1].unsqueeze(1)
         else:
             projected = projected + bias.unsqueeze(1).unsqueeze(1)
-        s = projected.shape[0]
-        time_major = projected.permute(2, 0, 1, 3).contiguous()
+        s, b = projected.shape[:2]
         if layer.cell == "simple":
-            states = SimpleRecurrence.apply(time_major, recurrent)
-        elif layer.cell == "lstm":
-            states = LSTMRecurrence.apply(time_major, recurrent)
-        else:
-            states = GRURecurrence.apply(time_major, recurrent, recurrent_bias)
+            states = SimpleRecurrence.apply(projected.permute(2, 0, 1, 3).contiguous(), recurrent)
+            if layer.return_sequences:
+                return states.permute(1, 2, 0, 3)
+            return states[-1] if lengths is None else states[lengths - 1, torch.arange(s)]
+        h = projected.new_zeros(s, b, u)
+        c = projected.new_zeros(s, b, u)
+        outputs = []
+        for z in projected.unbind(2):  # one backward node for all steps (indexing makes one per step)
+            r = torch.bmm(h, recurrent)
+            if layer.cell == "lstm":
+                zi, zf, zc, zo = (z + r).chunk(4, -1)
+                c = torch.sigmoid(zf) * c + torch.sigmoid(zi) * torch.tanh(zc)
+                h = torch.sigmoid(zo) * torch.tanh(c)
+            else:
+                r = r + recurrent_bias
+                xz, xr, xh = z.chunk(3, -1)
+                rz, rr, rh = r.chunk(3, -1)
+                update = torch.sigmoid(xz + rz)
+                h = update * h + (1 - update) * torch.tanh(xh + torch.sigmoid(xr + rr) * rh)
+            outputs.append(h)
         if layer.return_sequences:
-            return states.permute(1, 2, 0, 3)
-        return states[-1] if lengths is None else states[lengths - 1, torch.arange(s)]
+            return torch.stack(outputs, 2)
+        if lengths is None:
+            return h
+        return torch.stack(outputs, 2)[torch.arange(s), :, lengths - 1]
 
 
 def _seed_losses(spec: m.Model, loss: str | None, pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
