@@ -219,22 +219,40 @@ def _relation(rel: str, lo: float, hi: float, margin: float) -> Verdict:
     return Verdict.REPRODUCED if yes else Verdict.NOT_REPRODUCED if no else Verdict.UNDECIDED
 
 
-def order(measured: dict, margin: float, cap: int) -> tuple[Verdict, str, int | None]:
+@dataclass(frozen=True)
+class Interval:
+    """One relation (or trend) of a recipe claim as its rule saw it: the estimate, its interval at
+    ``level``, and the verdict."""
+    label: str
+    estimate: float
+    low: float
+    high: float
+    level: float
+    verdict: Verdict
+    n: int
+
+
+def order_intervals(measured: dict, margin: float, cap: int) -> list[Interval]:
+    """Each pair's difference of means a - b with its Welch interval (Bonferroni over the looks and
+    the pairs) and the relation's verdict."""
     pairs = measured["pairs"]
     level = 1 - 2 * ALPHA / (len(looks_for(cap)) * len(pairs))
-    verdicts, said, needs = [], [], []
+    out = []
     for a, rel, b in pairs:
         va = np.asarray(measured["stats"][a]["values"], dtype=float)
         vb = np.asarray(measured["stats"][b]["values"], dtype=float)
         lo, hi = difference_interval(va, vb, level)
-        v = _relation(rel, lo, hi, margin)
-        verdicts.append(v)
-        diff = float(np.mean(va) - np.mean(vb))
-        said.append(f"{a} {rel} {b}: difference {diff:+.4f}, {level:.1%} interval [{lo:+.4f}, {hi:+.4f}]"
-                    f"{f', margin {margin:g}' if margin else ''} -> {v.value}")
-        if v is Verdict.UNDECIDED:
-            needs.append(_needed(len(va), (hi - lo) / 2, diff, margin))
-    verdict = _combine(verdicts)
+        out.append(Interval(f"{a} {rel} {b}", float(np.mean(va) - np.mean(vb)), lo, hi, level,
+                            _relation(rel, lo, hi, margin), len(va)))
+    return out
+
+
+def order(measured: dict, margin: float, cap: int) -> tuple[Verdict, str, int | None]:
+    found = order_intervals(measured, margin, cap)
+    said = [f"{i.label}: difference {i.estimate:+.4f}, {i.level:.1%} interval [{i.low:+.4f}, {i.high:+.4f}]"
+            f"{f', margin {margin:g}' if margin else ''} -> {i.verdict.value}" for i in found]
+    needs = [_needed(i.n, (i.high - i.low) / 2, i.estimate, margin) for i in found if i.verdict is Verdict.UNDECIDED]
+    verdict = _combine([i.verdict for i in found])
     return verdict, "; ".join(said), _most(needs) if verdict is Verdict.UNDECIDED else None
 
 
@@ -296,26 +314,31 @@ def _needed(n: int, half_width: float, estimate: float, margin: float) -> int | 
 MAX_NEEDED = 500
 
 
-def trend(measured: dict, expected: dict, cap: int) -> tuple[Verdict, str, int | None]:
+def trend_intervals(measured: dict, expected: dict, cap: int) -> list[Interval]:
     """Per experiment: the tie-aware Spearman correlation of the seeds' mean curve with position
-    (scipy.stats.spearmanr), with a percentile bootstrap interval over seeds; the documented
-    ``spearman`` is an upper bound ("falls with")."""
+    (scipy.stats.spearmanr), with a percentile bootstrap interval over seeds, against the
+    documented ``spearman`` upper bound ("falls with")."""
     level = 1 - 2 * ALPHA / (len(looks_for(cap)) * len(expected))
-    verdicts, said, needs = [], [], []
+    out = []
     for name, bound in _norm(expected).items():
         curves = np.asarray(measured[name]["values"], dtype=float)
-        rho = spearman(curves.mean(0))
         rng = np.random.default_rng(0)
         boot = [spearman(curves[rng.integers(0, len(curves), len(curves))].mean(0)) for _ in range(2000)]
         lo, hi = (float(q) for q in np.quantile(boot, [(1 - level) / 2, 1 - (1 - level) / 2]))
         limit = bound["spearman"]
         v = Verdict.REPRODUCED if hi <= limit else Verdict.NOT_REPRODUCED if lo > limit else Verdict.UNDECIDED
-        verdicts.append(v)
-        said.append(f"{name}: Spearman {rho:+.3f}, {level:.1%} bootstrap interval [{lo:+.3f}, {hi:+.3f}] "
-                    f"vs <= {limit} -> {v.value}")
-        if v is Verdict.UNDECIDED:
-            needs.append(_needed(len(curves), (hi - lo) / 2, rho - limit, 0.0))
-    verdict = _combine(verdicts)
+        out.append(Interval(name, spearman(curves.mean(0)), lo, hi, level, v, len(curves)))
+    return out
+
+
+def trend(measured: dict, expected: dict, cap: int) -> tuple[Verdict, str, int | None]:
+    found = trend_intervals(measured, expected, cap)
+    limits = {name: bound["spearman"] for name, bound in _norm(expected).items()}
+    said = [f"{i.label}: Spearman {i.estimate:+.3f}, {i.level:.1%} bootstrap interval [{i.low:+.3f}, {i.high:+.3f}] "
+            f"vs <= {limits[i.label]} -> {i.verdict.value}" for i in found]
+    needs = [_needed(i.n, (i.high - i.low) / 2, i.estimate - limits[i.label], 0.0)
+             for i in found if i.verdict is Verdict.UNDECIDED]
+    verdict = _combine([i.verdict for i in found])
     return verdict, "; ".join(said), _most(needs) if verdict is Verdict.UNDECIDED else None
 
 

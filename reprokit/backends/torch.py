@@ -10,7 +10,6 @@ with its default initialisation, as document 004 ran it.
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import torch

@@ -1,6 +1,8 @@
 """The HTML report as a reader sees it: opened in headless Chromium (Debian's ``chromium``; CI
 installs it), driven through the DevTools protocol. It loads with no console error or uncaught
-exception, shows every claim of the catalogue, and its filters show exactly the matching rows."""
+exception, shows every claim of the catalogue with a picture of each training claim's decision,
+its filters, search and sorting show exactly the matching rows, and at 1024 and 1400 px wide
+nothing overflows sideways."""
 
 from __future__ import annotations
 
@@ -127,20 +129,79 @@ def report(tmp_path_factory) -> Path:
 def test_loads_without_errors_and_shows_every_claim(browser, report):
     browser.open(report.as_uri())
     assert browser.errors == []
+    from reprokit.claims import load
     shown = set(browser.eval("[...document.querySelectorAll('#verdicts tr.claim code')].map(e => e.textContent)"))
     catalogue = set(re.findall(r"^\|\s*([a-z0-9_]+(?:\.[a-z0-9_]+)+)\s*\|", CATALOGUE.read_text(), re.M)) \
         if CATALOGUE.exists() else set()
-    from reprokit.claims import load
     assert shown == {c.id for c in load(ROOT / "expected")}
     if catalogue:  # ../shared/CLAIMS.md, the scope: every id in it is a row
         assert len(catalogue) == 68
         assert catalogue <= shown, f"claims of the catalogue missing from the report: {sorted(catalogue - shown)}"
     assert browser.eval("document.getElementById('shown').textContent") == f"{len(shown)} of {len(shown)} claims shown"
     runs = html.recorded_runs([0, 1, 2])  # the committed ledger: one curve section per recorded experiment
-    assert browser.eval("document.querySelectorAll('section.experiment').length") == len(runs)
-    assert browser.eval("document.querySelectorAll('figure svg').length") >= 2 * len(runs)
+    assert browser.eval("document.querySelectorAll('section.experiment figure svg').length") == len(runs)
     visible = browser.eval("document.body.innerText")
     assert all(cid in visible for cid in shown)  # rendered, not only in the markup
+    # the first screen: counts per backend and verdict, before the findings and the table
+    order = browser.eval("[...document.querySelectorAll('h2')].map(h => h.textContent)")
+    assert order[:3] == ["Summary", "Findings: the claims that do not simply reproduce", "Verdicts"]
+    counts = browser.eval("[...document.querySelectorAll('table.summary tr')].slice(1).map(r => "
+                          "[...r.cells].slice(1).reduce((s, c) => s + Number(c.textContent), 0))")
+    assert counts == [sum(c.applies_to(b) for c in load(ROOT / "expected")) for b in ("keras", "torch")]
+
+
+def test_every_training_claim_has_the_picture_of_its_decision(browser, report):
+    """Each training claim decided from recorded runs: its seeds as dots, the document's value, the rule's
+    interval, per backend, linked from its row."""
+    browser.open(report.as_uri())
+    from reprokit import check
+    from reprokit.claims import load
+    expected = {c.id for c in load(ROOT / "expected") if c.experiments
+                and c.compare in ("plausible_run", "plausible_run_at_least", "plausible_outcome", "order", "trend")
+                and any(check.decide(c, b, source="ledger") is not None for b in ("keras", "torch") if c.applies_to(b))}
+    pictured = set(browser.eval("[...document.querySelectorAll('figure.decision')].map(f => f.id.slice(9))"))
+    assert pictured == expected and len(expected) > 30
+    assert browser.eval("[...document.querySelectorAll('figure.decision')].every(f => f.querySelector('svg'))")
+    links = set(browser.eval("[...document.querySelectorAll('#verdicts a[href^=\"#decision-\"]')]"
+                             ".map(a => a.getAttribute('href').slice(10))"))
+    assert links == expected
+
+
+@pytest.mark.parametrize("width", [1024, 1400])
+def test_nothing_overflows_sideways(browser, report, width, tmp_path):
+    browser.call("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1, mobile=False)
+    try:
+        browser.open(report.as_uri())
+        overflow = browser.eval("document.documentElement.scrollWidth - window.innerWidth")
+        shot = browser.call("Page.captureScreenshot", format="png")["data"]
+        import base64
+        (tmp_path / f"report-{width}.png").write_bytes(base64.b64decode(shot))
+        assert overflow <= 0, f"the page is {overflow} px wider than a {width} px window"
+        wide = browser.eval("[...document.querySelectorAll('svg, table')].filter(e => "
+                            "e.getBoundingClientRect().right > window.innerWidth + 1).length")
+        assert wide == 0
+    finally:
+        browser.call("Emulation.clearDeviceMetricsOverride")
+
+
+def test_search_and_sorting(browser, report):
+    from reprokit.claims import load
+    browser.open(report.as_uri())
+    browser.eval("(s => { s.value = 'hidden_sweep'; s.dispatchEvent(new Event('input')); })(document.getElementById('search'))")
+    shown = browser.eval("[...document.querySelectorAll('#verdicts tr.claim')].filter(r => !r.hidden)"
+                         ".map(r => r.querySelector('code').textContent)")
+    assert shown and all("hidden_sweep" in cid or "hidden_sweep" in browser.eval(
+        f"document.getElementById('claim-{cid}').textContent") for cid in shown)
+    browser.eval("(s => { s.value = ''; s.dispatchEvent(new Event('input')); })(document.getElementById('search'))")
+    browser.eval("document.querySelector('#verdicts th[data-sort]').click()")
+    ids = browser.eval("[...document.querySelectorAll('#verdicts tr.claim code')].map(e => e.textContent)")
+    assert ids != [c.id for c in load(ROOT / "expected")]  # moved
+    assert browser.eval(f"(ids => ids.every((x, i) => !i || ids[i - 1].localeCompare(x, undefined, {{numeric: true}}) <= 0))"
+                        f"({json.dumps(ids)})")  # in the page's (numeric) collation: len50 before len100
+    browser.eval("document.querySelector('#verdicts th[data-sort]').click()")
+    again = browser.eval("[...document.querySelectorAll('#verdicts tr.claim code')].map(e => e.textContent)")
+    assert again == ids[::-1]
+    assert browser.errors == []
 
 
 def _select(browser: Page, name: str, value: str) -> int:
