@@ -185,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     ls = sub.add_parser("list", parents=[common], help="list the claims of expected/")
     ls.add_argument("--document", help="document prefix, e.g. 004")
     ls.add_argument("--kind", choices=KINDS)
-    ls.add_argument("--backend", choices=["keras", "torch"])
+    from reprokit.backends import BACKENDS
+    ls.add_argument("--backend", choices=list(BACKENDS))
     ls.add_argument("--verdict", choices=["reproduces", "nonrepro", "undecided"],
                     help="by the verdict expected/ states (reproduces: in every backend)")
     ls.set_defaults(fn=cmd_list)

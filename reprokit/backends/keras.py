@@ -112,6 +112,8 @@ def compile(model: keras.Model, spec: m.Model, optimizer: str, learning_rate: fl
 # same order, so the numbers are identical to one step per call (tests/unit/test_ledger_reproduces.py),
 # without the per-call overhead that dominates the tiny models (tools/levers.py --only spe).
 STEPS_PER_EXECUTION = settings.env_int("REPROKIT_STEPS_PER_EXECUTION", 32)
+if keras.backend.backend() == "torch":  # Keras's torch trainer runs one step per call only
+    STEPS_PER_EXECUTION = 1
 
 
 def optimizer_params(model: keras.Model) -> int:

@@ -58,7 +58,7 @@ def _batches(spec, seeds: int, length: int | None, rng: np.random.Generator) -> 
 @pytest.mark.parametrize("trainer", ["solo", "group20"])
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_grouped_step_torch(benchmark, family, trainer):
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from reprokit import experiments, models
     from reprokit.backends import torch as solo
     from reprokit.backends import torch_group
