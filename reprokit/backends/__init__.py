@@ -66,4 +66,4 @@ def load(name: str) -> ModuleType:
                             f"install it (pip install -c constraints.txt -e \".[{FRAMEWORKS[exc.name]}]\")") from None
 
 
-FRAMEWORKS = {"keras": "keras", "tensorflow": "keras", "torch": "torch", "jax": "keras"}  # package: extra
+FRAMEWORKS = {"keras": "keras", "tensorflow": "tensorflow", "torch": "torch", "jax": "jax"}  # package: extra
