@@ -86,18 +86,51 @@ def _loss(spec: m.Model, loss: str | None = None):
 
 def loss_and_gradients(model: keras.Model, spec: m.Model, x: np.ndarray, y: np.ndarray
                        ) -> tuple[float, list[np.ndarray]]:
-    """The loss (with regularization penalties) of one batch and its gradient per weight."""
-    backend = keras.backend.backend()
-    if backend != "tensorflow":
-        from reprokit.errors import ReprokitError
-        raise ReprokitError(f"gradients are implemented for Keras on TensorFlow, not on {backend}")
-    import tensorflow as tf
+    """The loss (with regularization penalties) of one batch and its gradient per weight, by the
+    running Keras backend's own differentiation (TensorFlow's tape, ``jax.grad``, torch autograd)."""
+    loss, grads, _ = _differentiate(model, spec, x, y, wrt_input=False)
+    return loss, grads
 
-    loss_fn = _loss(spec)
-    with tf.GradientTape() as tape:
-        loss = loss_fn(y, model(x, training=True)) + sum(model.losses)
-    grads = tape.gradient(loss, model.trainable_weights)
-    return float(loss), [np.asarray(tf.convert_to_tensor(g)) for g in grads]  # embedding: IndexedSlices
+
+def _differentiate(model: keras.Model, spec: m.Model, x: np.ndarray, y: np.ndarray, wrt_input: bool
+                   ) -> tuple[float, list[np.ndarray], np.ndarray | None]:
+    """(loss, gradient per trainable weight, gradient with respect to the input ``x`` or None)."""
+    loss_fn, backend = _loss(spec), keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+        xt = tf.convert_to_tensor(x)
+        with tf.GradientTape() as tape:
+            if wrt_input:
+                tape.watch(xt)
+            loss = loss_fn(y, model(xt, training=True)) + sum(model.losses)
+        grads = tape.gradient(loss, [*model.trainable_weights, *([xt] if wrt_input else [])])
+        # an embedding's gradient is IndexedSlices: made dense (summed per row) by convert_to_tensor
+        weights = [np.asarray(tf.convert_to_tensor(g)) for g in grads[:len(model.trainable_weights)]]
+        return float(loss), weights, np.asarray(grads[-1]) if wrt_input else None
+    if backend == "jax":
+        import jax
+        import jax.numpy as jnp
+        trainable = [v.value for v in model.trainable_variables]
+        fixed = [v.value for v in model.non_trainable_variables]
+
+        def total(params, xin):
+            out, _, losses = model.stateless_call(params, fixed, xin, training=True, return_losses=True)
+            return loss_fn(jnp.asarray(y), out) + sum(losses)
+        loss, grads = jax.value_and_grad(total, argnums=(0, 1) if wrt_input else 0)(trainable, jnp.asarray(x))
+        weights, inputs = grads if wrt_input else (grads, None)
+        return float(loss), [np.asarray(g) for g in weights], np.asarray(inputs) if wrt_input else None
+    if backend == "torch":
+        import torch
+        xt = torch.as_tensor(x).requires_grad_(wrt_input and np.issubdtype(np.asarray(x).dtype, np.floating))
+        for v in model.trainable_variables:
+            v.value.grad = None
+        loss = loss_fn(torch.as_tensor(y), model(xt, training=True)) + sum(model.losses)
+        loss.backward()
+        weights = [v.value.grad.detach().cpu().numpy() if v.value.grad is not None else np.zeros(v.shape, "float32")
+                   for v in model.trainable_variables]
+        return float(loss), weights, xt.grad.detach().cpu().numpy() if wrt_input else None
+    from reprokit.errors import ReprokitError
+    raise ReprokitError(f"gradients are implemented for Keras on tensorflow, jax and torch, not on {backend}")
 
 
 def compile(model: keras.Model, spec: m.Model, optimizer: str, learning_rate: float,
@@ -208,14 +241,9 @@ def fit(spec: m.Model, exp, data, seed: int) -> tuple[dict, keras.Model]:
 
 
 def input_gradients(model: keras.Model, spec: m.Model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Gradient of the batch loss with respect to the (float) inputs, shaped like ``x``."""
-    import tensorflow as tf  # the claims needing gradients run on Keras's TensorFlow backend
-
-    xt = tf.convert_to_tensor(x)
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        loss = _loss(spec)(y, model(xt, training=True))
-    return tape.gradient(loss, xt).numpy()
+    """Gradient of the batch loss with respect to the (float) inputs, shaped like ``x``, on any
+    Keras backend (the mechanism claim; ``_differentiate``)."""
+    return _differentiate(model, spec, x, y, wrt_input=True)[2]
 
 
 def groups(spec: m.Model) -> bool:
