@@ -333,6 +333,12 @@ def environment(backend: str) -> dict[str, str]:
         if env["keras_backend"] == "tensorflow":
             import tensorflow as tf
             env["tensorflow"] = tf.__version__
+        elif env["keras_backend"] == "jax":  # the framework under Keras is part of what a run is
+            import jax
+            env["jax"] = jax.__version__
+        elif env["keras_backend"] == "torch":
+            import torch
+            env["torch"] = torch.__version__
     else:
         import torch
         env["torch"] = torch.__version__

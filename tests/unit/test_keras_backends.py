@@ -23,8 +23,10 @@ SCRIPT = textwrap.dedent("""
     from test_equivalence import batch
     from reprokit import models
     from reprokit.backends import load
-    K = load({"tensorflow": "keras", "jax": "keras-jax", "torch": "keras-torch"}[keras.backend.backend()])
-    out = {}
+    from reprokit import experiments
+    backend = {"tensorflow": "keras", "jax": "keras-jax", "torch": "keras-torch"}[keras.backend.backend()]
+    K = load(backend)
+    out = {"env": experiments.environment(backend)}
     for name in ("binadd.lstm3", "index.gru5", "imdbq.simple5.len30"):
         spec = models.get(name)
         x, y = batch(spec, 8)
@@ -60,6 +62,10 @@ def test_keras_backends_give_tensorflows_gradients(backend, tmp_path):
         pytest.skip(f"{backend} is not installed (pip install -c constraints.txt -e '.[{backend}]')")
     reference = _run("tensorflow", tmp_path)  # writes the weights the other backend loads
     found = _run(backend, tmp_path)
+    # the framework under Keras is part of a run's key (its version changes the numbers)
+    assert found["env"][backend] and found["env"]["keras_backend"] == backend
+    assert reference["env"]["tensorflow"] and backend not in reference["env"]
+    reference.pop("env")
     for name, ref in reference.items():
         assert abs(found[name]["loss"] - ref["loss"]) <= 1e-5
         for i, (a, b) in enumerate(zip(ref["grads"], found[name]["grads"])):
