@@ -319,29 +319,38 @@ def get(name: str) -> Experiment:
     return EXPERIMENTS[name]
 
 
+DISTRIBUTIONS = {"tensorflow": ("tensorflow-cpu", "tensorflow"), "jax": ("jax",), "torch": ("torch",)}
+
+
+def _installed(*distributions: str) -> str:
+    """The installed version of the first of ``distributions`` found (one clear error if none)."""
+    from importlib import metadata
+    for name in distributions:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    from reprokit.errors import ReprokitError
+    raise ReprokitError(f"{distributions[0]} is not installed: pip install -c constraints.txt {distributions[0]}")
+
+
 def environment(backend: str) -> dict[str, str]:
-    """Library versions and machine: part of the cache key and of every recorded result."""
+    """Library versions and machine: part of the cache key and of every recorded result. Read from
+    the installed distributions and the backend's name, so any process can compute any backend's
+    key (a TensorFlow process the key of a keras-jax run) without importing a framework."""
     import reprokit
+    from reprokit.backends import BACKENDS
     env = {"reprokit": reprokit.__version__, "numpy": np.__version__, "python": platform.python_version(),
            "machine": platform.machine(), "backend": backend}
     # Thread counts change the order of float sums, and so the exact result of a run.
     env["threads"] = str(settings.env_int("REPROKIT_THREADS", None) or "all")
-    if backend.startswith("keras"):
-        import keras
-        env["keras"] = keras.__version__
-        env["keras_backend"] = keras.backend.backend()
-        if env["keras_backend"] == "tensorflow":
-            import tensorflow as tf
-            env["tensorflow"] = tf.__version__
-        elif env["keras_backend"] == "jax":  # the framework under Keras is part of what a run is
-            import jax
-            env["jax"] = jax.__version__
-        elif env["keras_backend"] == "torch":
-            import torch
-            env["torch"] = torch.__version__
+    framework = BACKENDS[backend][1]
+    if framework:  # Keras, and the framework under it: its version changes the numbers too
+        env["keras"] = _installed("keras")
+        env["keras_backend"] = framework
+        env[framework] = _installed(*DISTRIBUTIONS[framework])
     else:
-        import torch
-        env["torch"] = torch.__version__
+        env["torch"] = _installed("torch")
     return env
 
 
