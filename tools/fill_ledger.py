@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--group", type=int, default=20, metavar="N", help="seeds per block (default 20)")
     args = parser.parse_args(argv)
     from reprokit import experiments, ledger, settings
+    from reprokit.errors import ReprokitError
     settings.PROFILE = "full"
     ledger.commit()  # the commit now, before anything trains
     names = [n for n in experiments.EXPERIMENTS if any(n == p or n.startswith(p) for p in args.prefixes)]
@@ -40,7 +41,11 @@ def main(argv: list[str] | None = None) -> int:
         block = args.seeds[first:first + args.group]
         for name in names:
             start = time.perf_counter()
-            experiments.runs(name, args.backend, block)
+            try:
+                experiments.runs(name, args.backend, block)
+            except ReprokitError as error:  # a problem the user fixes: one line, not a traceback
+                print(f"fill_ledger: {error}", file=sys.stderr)
+                return 2
             print(f"{name} {args.backend} seeds {block[0]}-{block[-1]}: {time.perf_counter() - start:.1f} s", flush=True)
     return 0
 
