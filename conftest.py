@@ -3,6 +3,8 @@
 
 import os
 
+import pytest
+
 
 def pytest_configure(config):
     # The suite's promise: with the data folder given, nothing is downloaded. Hold it to that for
@@ -10,3 +12,29 @@ def pytest_configure(config):
     if os.environ.get("REPROKIT_DATA_DIR"):
         from reprokit import offline
         offline.block()
+    if config.pluginmanager.hasplugin("benchmark"):
+        _benchmarks_per_machine()
+
+
+def _benchmarks_per_machine() -> None:
+    """Saved benchmark runs go under a folder per machine: pytest-benchmark names its folder after
+    the platform and Python only (``Linux-CPython-3.11-64bit``), so runs of two different machines
+    would be compared as one series. The processor and its core count lead the name
+    (``.benchmarks/AMD-EPYC-2-cores-Linux-CPython-3.11-64bit/``); ``pytest-benchmark compare``
+    reads every machine's folder and labels each run with it. Runs before pytest-benchmark's own
+    ``pytest_configure`` (trylast), which builds its session from this name."""
+    import re
+
+    from pytest_benchmark import session, utils
+
+    from reprokit import ledger
+    machine = re.sub(r"[^A-Za-z0-9]+", "-", ledger.device()).strip("-")
+    session.get_machine_id = lambda: f"{machine}-{utils.get_machine_id()}"
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-benchmark, which may not be installed
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """The processor as the ledger records it, in every saved run: ``--benchmark-compare`` warns
+    when the run compared against comes from another machine."""
+    from reprokit import ledger
+    machine_info["reprokit_device"] = ledger.device()

@@ -73,7 +73,15 @@ def set_weights(model: keras.Model, weights: list[np.ndarray]) -> None:
 
 
 def forward(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    """One eager call: for the measures, which feed inputs of many shapes."""
     return keras.ops.convert_to_numpy(model(x, training=False))
+
+
+def predict(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    """The forward pass as Keras runs it in ``predict``: one compiled call (a ``tf.function``, or
+    ``jax.jit``), which is what the benchmarks time. An eager ``model(x)`` pays Python's per-layer,
+    per-step dispatch: on the adder, 18.8 ms against a 3.4 ms training step."""
+    return np.asarray(model.predict_on_batch(x))
 
 
 def _loss(spec: m.Model, loss: str | None = None):

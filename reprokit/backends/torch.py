@@ -280,6 +280,9 @@ def forward(model: Network, x: np.ndarray) -> np.ndarray:
     return model(_tensor(x, model.spec)).numpy()
 
 
+predict = forward  # torch runs its forward pass as called (keras.predict: Keras's compiled one)
+
+
 def loss_fn(spec: m.Model, loss: str | None = None):
     """The training loss: ``loss`` where an experiment names one, else the one the head implies."""
     name = loss or spec.loss

@@ -1,0 +1,29 @@
+"""Saved benchmark runs are kept per machine (conftest.py): a run saved here goes under a folder
+named after this processor, and records it in its machine info."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_saved_benchmark_run_goes_under_this_machines_folder(tmp_path):
+    pytest.importorskip("pytest_benchmark")
+    from reprokit import ledger
+    (tmp_path / "test_tiny.py").write_text("def test_tiny(benchmark):\n    benchmark(sum, range(10))\n")
+    storage = tmp_path / "saved"
+    # the project's conftest.py loaded as a plugin: the tiny test lies outside the project
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider",
+                    "-p", "conftest", str(tmp_path / "test_tiny.py"),
+                    "--benchmark-autosave", f"--benchmark-storage={storage}"],
+                   cwd=tmp_path, check=True, capture_output=True, timeout=300,
+                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+    (folder,) = storage.iterdir()
+    assert folder.name.startswith(ledger.device().replace(", ", "-").replace(" ", "-"))
+    (saved,) = folder.glob("*.json")
+    assert json.loads(saved.read_text())["machine_info"]["reprokit_device"] == ledger.device()
