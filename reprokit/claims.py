@@ -33,10 +33,16 @@ class BackendValue:
 
 @dataclass(frozen=True)
 class NonReproduction:
-    """A verdict other than "reproduced" that expected/ records for a backend (``known_nonrepro``
-    or ``undecided``): kept as a strict xfail that only that verdict satisfies, with the evidence."""
+    """A verdict that expected/ records for a backend with its evidence: ``known_nonrepro`` or
+    ``undecided`` (kept as a strict xfail that only that verdict satisfies), or ``reproduced`` where a
+    Keras backend on JAX or torch reproduces what Keras on TensorFlow does not."""
     measured: Any
     reason: str
+
+
+# The blocks that state a verdict per backend. A backend's own entry decides; a Keras backend
+# without one (keras-jax, keras-torch) states what ``keras`` states: the same recipe in Keras.
+STATED = ("known_nonrepro", "undecided", "reproduced")
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,17 @@ class Claim:
     torch_native: BackendValue | None = None
     known_nonrepro: dict[str, NonReproduction] = field(default_factory=dict)
     undecided: dict[str, NonReproduction] = field(default_factory=dict)
+    reproduced: dict[str, NonReproduction] = field(default_factory=dict)  # keras-jax, keras-torch only
     note: str = ""
+
+    def statement(self, backend: str) -> tuple[str, NonReproduction | None]:
+        """(block, entry) expected/ states for ``backend``: its own entry, else its family's
+        (``STATED``); ("reproduced", None) where neither has one."""
+        for key in dict.fromkeys((backend, _family(backend))):
+            for block in STATED:
+                if key in getattr(self, block):
+                    return block, getattr(self, block)[key]
+        return "reproduced", None
 
     def expected_for(self, backend: str) -> Any:
         own = self.per_backend.get(_family(backend))
@@ -90,7 +106,7 @@ FIELDS = {  # name: (type, required)
     "expected": (object, True), "compare": (str, True), "args": (dict, False),
     "tolerance": ((int, float), False), "why_tolerance": (str, False), "backends": (list, False),
     "per_backend": (dict, False), "torch_native": (dict, False), "known_nonrepro": (dict, False),
-    "undecided": (dict, False), "note": (str, False),
+    "undecided": (dict, False), "reproduced": (dict, False), "note": (str, False),
 }
 FILE_FIELDS = {"document", "transcriptions", "title", "claims", "choices"}
 
@@ -334,18 +350,21 @@ def _claim(name: str, document: str, index: int, raw: Any,
             if problem:
                 fail(f"per_backend.{b}.expected", problem)
     native = raw.get("torch_native")
-    stated: dict[str, dict[str, NonReproduction]] = {"known_nonrepro": {}, "undecided": {}}
+    stated: dict[str, dict[str, NonReproduction]] = {block: {} for block in STATED}
     for fld, found in stated.items():
+        # "reproduced" is what keras and torch state without an entry
+        allowed = list(BACKENDS) if fld != "reproduced" else [b for b in BACKENDS if b.startswith("keras-")]
         for b, v in raw.get(fld, {}).items():
-            if b not in families:
-                fail(fld, f"unknown backend {b!r}; one of keras, torch")
+            if b not in allowed:
+                fail(fld, f"unknown backend {b!r}; one of {', '.join(allowed)}")
             elif not isinstance(v, dict) or set(v) != {"measured", "reason"} or not v.get("reason"):
                 fail(f"{fld}.{b}", "needs exactly 'measured' (the value found) and 'reason'")
             else:
                 found[b] = NonReproduction(v["measured"], v["reason"])
-    both = set(stated["known_nonrepro"]) & set(stated["undecided"])
-    if both:
-        fail("undecided", f"backend {sorted(both)[0]} is also under known_nonrepro; state one verdict")
+    for i, first in enumerate(STATED):
+        for second in STATED[i + 1:]:
+            if both := set(stated[first]) & set(stated[second]):
+                fail(second, f"backend {sorted(both)[0]} is also under {first}; state one verdict")
     native_value = _backend_value(fail, "torch_native", native) if native is not None else None
     if problems:
         return None, problems
@@ -354,7 +373,8 @@ def _claim(name: str, document: str, index: int, raw: Any,
         expected=raw["expected"], compare=raw["compare"], file=name, args=args,
         tolerance=tol, why_tolerance=raw.get("why_tolerance", ""), backends=tuple(backends),
         per_backend=per_backend, torch_native=native_value,
-        known_nonrepro=stated["known_nonrepro"], undecided=stated["undecided"], note=raw.get("note", "")), []
+        known_nonrepro=stated["known_nonrepro"], undecided=stated["undecided"], reproduced=stated["reproduced"],
+        note=raw.get("note", "")), []
 
 
 def _check_names(fail, args: dict) -> None:

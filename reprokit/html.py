@@ -19,7 +19,6 @@ from reprokit import report as report_mod
 from reprokit.claims import Claim, load
 from reprokit.measures import per_class
 
-BACKENDS = ("keras", "torch")  # always shown; any other backend found in the data is added
 SWEEPS = [  # (title, [(label, experiment)]): the documents' sweeps, as bar charts of test accuracy
     ("IMDB, 30 words: cell type", [("SimpleRNN", "imdbq.rmsprop10"), ("LSTM", "imdbq.cells.lstm"),
                                    ("GRU", "imdbq.cells.gru")]),
@@ -40,15 +39,12 @@ def load_last_run(path: Path) -> dict[tuple[str, str], dict]:
 
 
 def present_backends(last: dict) -> tuple[str, ...]:
-    """keras and torch, then every other backend the ledger or the latest run holds results of."""
-    found = {b for _, b in last}
-    runs = Path(settings.RESULTS_DIR) / "runs"
-    if runs.is_dir():
-        found |= {p.name.split("-seed")[0] for p in runs.glob("*/*-seed*.json")}
-    return BACKENDS + tuple(sorted(found - set(BACKENDS)))
+    """The ledger's backends (``ledger.backends``), then any other the latest run holds results of."""
+    recorded = ledger.backends()
+    return recorded + tuple(sorted({b for _, b in last} - set(recorded)))
 
 
-def recorded_runs(seeds: list[int], backends: tuple[str, ...] = BACKENDS) -> dict[str, dict[str, list[dict]]]:
+def recorded_runs(seeds: list[int], backends: tuple[str, ...] = ("keras", "torch")) -> dict[str, dict[str, list[dict]]]:
     """Current ledger entries: experiment -> backend -> results (seed order)."""
     out: dict[str, dict[str, list[dict]]] = {}
     for name, exp in experiments.EXPERIMENTS.items():
@@ -159,8 +155,7 @@ def findings(rows: list[dict], backends: tuple[str, ...]) -> str:
             label = r["cells"][b][0]
             if label in ("reproduced", "n/a", "pending", "not run"):
                 continue
-            family = "keras" if b.startswith("keras") else b
-            reason = (c.known_nonrepro.get(family) or c.undecided.get(family))
+            reason = c.statement(b)[1]
             said.append(f"<b>{_esc(b)}</b>: {_esc(label)}" + (f" — {_esc(reason.reason)}" if reason else ""))
         if said:
             items.append(f'<li><a href="#claim-{_esc(c.id)}"><code>{_esc(c.id)}</code></a> '

@@ -24,6 +24,13 @@ def path(name: str, backend: str, seed: int) -> Path:
     return Path(settings.RESULTS_DIR) / "runs" / name / f"{backend}-seed{seed}.json"
 
 
+def backends() -> tuple[str, ...]:
+    """keras and torch, then every other backend the ledger holds runs of (keras-jax, keras-torch)."""
+    runs = Path(settings.RESULTS_DIR) / "runs"
+    found = {p.name.split("-seed")[0] for p in runs.glob("*/*-seed*.json")} if runs.is_dir() else set()
+    return ("keras", "torch") + tuple(sorted(found - {"keras", "torch"}))
+
+
 def _read(p: Path) -> dict | None:
     try:
         entry = json.loads(p.read_text())

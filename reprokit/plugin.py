@@ -218,10 +218,10 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
                                                         f"xdist; run `pytest -m reprokit_time -p no:xdist`"))
             elif smoke:  # no verdict is reached here, so a known non-reproduction is no xfail
                 item.add_marker("reprokit_smoke")
-            elif family in claim.known_nonrepro or family in claim.undecided:
+            elif claim.statement(backend)[0] != "reproduced":
                 # strict, and only the stated verdict's own exception satisfies it: a crash is an error
-                undecided = family in claim.undecided
-                nr = (claim.undecided if undecided else claim.known_nonrepro)[family]
+                block, nr = claim.statement(backend)
+                undecided = block == "undecided"
                 item.add_marker("reprokit_undecided" if undecided else "reprokit_known_nonrepro")
                 item.add_marker(pytest.mark.xfail(
                     strict=True, raises=Undecided if undecided else NotReproduced,

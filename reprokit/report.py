@@ -14,7 +14,6 @@ from reprokit import claims as claims_mod
 from reprokit import check, experiments, ledger
 from reprokit import verdict as verdict_mod
 
-BACKENDS = ("keras", "torch")
 START, END = "<!-- verdicts:start -->", "<!-- verdicts:end -->"
 COST_START, COST_END = "<!-- cost:start -->", "<!-- cost:end -->"
 
@@ -35,11 +34,12 @@ def labelled(claim: claims_mod.Claim, backend: str, verdict: str) -> str:
 
 
 def rows(folder: Path) -> list[dict]:
+    """Per claim, per backend the ledger holds runs of (``ledger.backends``): (verdict, evidence)."""
     out = []
     for claim in claims_mod.load(folder):
         row = {"id": claim.id, "kind": claim.kind, "document": claim.document, "quote": claim.quote,
                "expected": claim.expected}
-        for b in BACKENDS:
+        for b in ledger.backends():
             if not claim.applies_to(b):
                 row[b] = ("n/a", "")
             elif claim.experiments:
@@ -51,8 +51,9 @@ def rows(folder: Path) -> list[dict]:
 
 
 def markdown(folder: Path) -> str:
-    lines = ["| claim | document value | keras: what decided it | keras | torch: what decided it | torch |",
-             "|---|---|---|---|---|---|"]
+    backends = ledger.backends()
+    lines = ["| claim | document value | " + " | ".join(f"{b}: what decided it | {b}" for b in backends) + " |",
+             "|---|---|" + "---|---|" * len(backends)]
     by_id = {c.id: c for c in claims_mod.load(folder)}
     for r in rows(folder):
         if r["kind"] not in ("acc", "curve", "order", "pred"):
@@ -60,7 +61,7 @@ def markdown(folder: Path) -> str:
         doc = str(r["expected"]).replace("|", "\\|")
         doc = doc if len(doc) < 90 else doc[:87] + "…"
         cells = [f"`{r['id']}`", doc]
-        for b in BACKENDS:
+        for b in backends:
             v, m = r[b]
             m = m if len(m) <= 300 else m[:297] + "…"
             cells += [m.replace("|", "\\|"), labelled(by_id[r["id"]], b, v)]
@@ -71,10 +72,11 @@ def markdown(folder: Path) -> str:
 def cost() -> str:
     """What the ledger's runs cost, from the wall times it records: per family and backend, the
     seeds recorded per experiment (fewest-most) against the family's budget, and the minutes."""
+    backends = ledger.backends()
     families: dict[str, dict[str, list]] = {}
     for exp in experiments.EXPERIMENTS.values():
-        fam = families.setdefault(experiments.family(exp.name), {b: [[], 0.0] for b in BACKENDS})
-        for b in BACKENDS:
+        fam = families.setdefault(experiments.family(exp.name), {b: [[], 0.0] for b in backends})
+        for b in backends:
             seeds = 0
             for seed in range(experiments.SEED_BUDGET[experiments.family(exp.name)]):
                 state, entry = ledger.status(exp, b, seed)
@@ -83,17 +85,17 @@ def cost() -> str:
                 seeds += 1
                 fam[b][1] += float(entry["result"].get("wall_s", 0.0))
             fam[b][0].append(seeds)
-    lines = ["| family | seed budget | keras: seeds recorded | keras: minutes | torch: seeds recorded | torch: minutes |",
-             "|---|---|---|---|---|---|"]
-    total = {b: 0.0 for b in BACKENDS}
+    lines = ["| family | seed budget | " + " | ".join(f"{b}: seeds recorded | {b}: minutes" for b in backends) + " |",
+             "|---|---|" + "---|---|" * len(backends)]
+    total = {b: 0.0 for b in backends}
     for name, fam in families.items():
         cells = [f"`{name}`", str(experiments.SEED_BUDGET[name])]
-        for b in BACKENDS:
+        for b in backends:
             got, secs = fam[b]
             total[b] += secs
             cells += [f"{min(got)}" if min(got) == max(got) else f"{min(got)}-{max(got)}", f"{secs / 60:.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
-    lines.append("| **all** | | | " + " | | ".join(f"{total[b] / 60:.1f}" for b in BACKENDS) + " |")
+    lines.append("| **all** | | | " + " | | ".join(f"{total[b] / 60:.1f}" for b in backends) + " |")
     return "\n".join(lines)
 
 

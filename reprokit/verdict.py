@@ -402,13 +402,10 @@ def _short(value: Any) -> str:
 # -- what expected/ states, and the labels every surface shows ------------------------------------
 
 def stated(claim, backend: str) -> Verdict:
-    """The verdict ``expected/`` records for the claim in this backend's family."""
-    family = "keras" if backend.startswith("keras") else backend
-    if family in claim.known_nonrepro:
-        return Verdict.NOT_REPRODUCED
-    if family in claim.undecided:
-        return Verdict.UNDECIDED
-    return Verdict.REPRODUCED
+    """The verdict ``expected/`` records for the claim in this backend (``Claim.statement``)."""
+    block, _ = claim.statement(backend)
+    return {"known_nonrepro": Verdict.NOT_REPRODUCED, "undecided": Verdict.UNDECIDED,
+            "reproduced": Verdict.REPRODUCED}[block]
 
 
 def label(verdict: Verdict, stated_verdict: Verdict) -> str:

@@ -1,7 +1,8 @@
 """Restate expected/ from the ledger: for every training claim, the verdict the recorded runs give
-in each backend becomes the one expected/ states (``known_nonrepro`` where they say not
-reproduced, ``undecided`` where they cannot decide, neither where they reproduce the claim), with
-the numbers that decided it as ``measured``. A stated reason is kept while the verdict stays the
+in each backend the ledger holds becomes the one expected/ states (``known_nonrepro`` where they say
+not reproduced, ``undecided`` where they cannot decide, neither where they reproduce the claim), with
+the numbers that decided it as ``measured``. Keras on JAX or torch states its own verdict where it
+is not reproduced, and ``reproduced`` where it reproduces what Keras on TensorFlow does not. A stated reason is kept while the verdict stays the
 same; a new one says what decided it. Prints every change. Comments and layout are kept.
 
     python tools/restate.py            # rewrite expected/*.yaml
@@ -23,11 +24,12 @@ from pathlib import Path
 
 import yaml
 
-from reprokit import check
-from reprokit.claims import Claim, load_file
+from reprokit import check, ledger
+from reprokit.claims import STATED, Claim, load_file
 from reprokit.verdict import Verdict, judge, stated
 
-BLOCKS = ("known_nonrepro", "undecided")
+BLOCKS = STATED
+BLOCK = {Verdict.NOT_REPRODUCED: "known_nonrepro", Verdict.UNDECIDED: "undecided", Verdict.REPRODUCED: "reproduced"}
 GENERATED = ("the recorded seeds' runs decide it", "the 3 recorded seeds", "the 5 recorded seeds",
              "the 10 recorded seeds", "the 20 recorded seeds", "the interleaved rounds")  # written by this tool
 TIMED: dict[tuple[str, str], object] = {}  # (claim, backend) -> measured rounds, from --timing
@@ -46,9 +48,7 @@ def new_state(claim: Claim, backend: str) -> tuple[Verdict, dict] | None:
     if outcome is None:
         return None
     old = stated(claim, backend)
-    if outcome.verdict is Verdict.REPRODUCED:
-        return outcome.verdict, {}
-    kept = (claim.known_nonrepro if old is Verdict.NOT_REPRODUCED else claim.undecided).get(backend)
+    kept = own(claim, backend)
     if outcome.verdict is old and kept is not None and not kept.reason.startswith(GENERATED):
         reason = kept.reason  # a reason someone wrote (and tested) stays while the verdict does
     elif claim.kind == "time":
@@ -61,6 +61,11 @@ def new_state(claim: Claim, backend: str) -> tuple[Verdict, dict] | None:
     else:
         reason = f"the recorded seeds' runs decide it: {outcome.detail}"
     return outcome.verdict, {"measured": outcome.summary(), "reason": reason}
+
+
+def own(claim: Claim, backend: str):
+    """The backend's own entry in expected/ (not its family's), or None."""
+    return next((getattr(claim, block)[backend] for block in STATED if backend in getattr(claim, block)), None)
 
 
 def _block(name: str, entries: dict) -> list[str]:
@@ -96,24 +101,25 @@ def restate_file(path: Path) -> list[str]:
             skip = False
             kept.append(line)
         states = {name: {} for name in BLOCKS}
-        for backend in ("keras", "torch"):
+        for backend in ledger.backends():  # keras first: the other Keras backends state what differs from it
             if not claim.applies_to(backend):
                 continue
             new = new_state(claim, backend)
             old = stated(claim, backend)
-            if new is None:  # pending: keep what is stated
-                entry = claim.known_nonrepro.get(backend) or claim.undecided.get(backend)
+            if new is None:  # pending: keep what the backend itself states
+                entry = own(claim, backend)
                 if entry:
-                    states["known_nonrepro" if old is Verdict.NOT_REPRODUCED else "undecided"][backend] = \
-                        {"measured": entry.measured, "reason": entry.reason}
+                    block = next(b for b in BLOCKS if backend in getattr(claim, b))
+                    states[block][backend] = {"measured": entry.measured, "reason": entry.reason}
                 continue
             verdict, entry = new
             if verdict is not old:
                 changes.append(f"{claim.id} [{backend}]: {old.value} -> {verdict.value}: {entry.get('measured', '')}")
-            if verdict is Verdict.NOT_REPRODUCED:
-                states["known_nonrepro"][backend] = entry
-            elif verdict is Verdict.UNDECIDED:
-                states["undecided"][backend] = entry
+            family_block = next((b for b in BLOCKS if "keras" in states[b]), "reproduced")
+            if BLOCK[verdict] != "reproduced":  # with this backend's own evidence
+                states[BLOCK[verdict]][backend] = entry
+            elif backend.startswith("keras-") and family_block != "reproduced":  # keras states otherwise
+                states["reproduced"][backend] = entry
         for name in BLOCKS:
             if states[name]:
                 kept += _block(name, states[name])

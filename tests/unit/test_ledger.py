@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reprokit import report
+from reprokit import ledger, report
 from reprokit import verdict as verdict_mod
 from reprokit.claims import load
 
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _decided():
     claims = {c.id: c for c in load(ROOT / "expected")}
     for row in report.rows(ROOT / "expected"):
-        for backend in report.BACKENDS:
+        for backend in ledger.backends():
             verdict, measured = row[backend]
             if verdict in ("reproduced", "not reproduced", "undecided"):
                 yield claims[row["id"]], backend, verdict, measured

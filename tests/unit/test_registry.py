@@ -81,6 +81,11 @@ CASES = {
     "per_backend unknown backend": (GOOD + "    per_backend: {mxnet: {expected: 2, why: w}}\n", r"field per_backend: unknown backend 'mxnet'"),
     "nonrepro unknown backend": (GOOD + "    known_nonrepro: {jax: {measured: 1, reason: r}}\n", r"field known_nonrepro: unknown backend 'jax'"),
     "nonrepro extra field": (GOOD + "    known_nonrepro: {torch: {measured: 1, reason: r, seen: 2}}\n", r"field known_nonrepro.torch: needs exactly"),
+    "reproduced for a family": (GOOD + "    reproduced: {keras: {measured: 1, reason: r}}\n",
+                                r"field reproduced: unknown backend 'keras'; one of keras-jax, keras-torch"),
+    "two verdicts for a backend": (GOOD + "    undecided: {keras-jax: {measured: 1, reason: r}}\n"
+                                   "    reproduced: {keras-jax: {measured: 1, reason: r}}\n",
+                                   r"field reproduced: backend keras-jax is also under undecided"),
     "torch_native malformed": (GOOD + "    torch_native: 7\n", r"field torch_native: must be a dict"),
     "aliases expand to plain data": ("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
                    "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\ndocument: d.txt\nclaims: [*c]\n",
@@ -202,3 +207,15 @@ def test_committed_quotes_occur_in_their_documents():
     if not documents.is_dir():
         pytest.skip(f"the source documents are not beside the project ({documents})")
     assert len(load(ROOT / "expected", documents=documents)) == len(load(ROOT / "expected", documents=None))
+
+
+def test_a_keras_backend_states_what_keras_states_unless_it_has_its_own_entry(tmp_path):
+    from reprokit.verdict import Verdict, stated
+    text = GOOD + ("    undecided: {keras: {measured: 1, reason: r}, keras-torch: {measured: 2, reason: own}}\n"
+                   "    reproduced: {keras-jax: {measured: 3, reason: r}}\n")
+    (claim,) = load_file(write(tmp_path, text))
+    assert stated(claim, "keras") is Verdict.UNDECIDED and stated(claim, "torch") is Verdict.REPRODUCED
+    assert stated(claim, "keras-jax") is Verdict.REPRODUCED
+    assert claim.statement("keras-torch")[1].reason == "own"
+    (plain,) = load_file(write(tmp_path, GOOD + "    undecided: {keras: {measured: 1, reason: r}}\n", "y.yaml"))
+    assert stated(plain, "keras-jax") is Verdict.UNDECIDED and stated(plain, "keras-torch") is Verdict.UNDECIDED
