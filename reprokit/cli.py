@@ -154,6 +154,36 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    """One training run of the full profile, recorded as one ledger entry: the job unit of a batch
+    array (one job per experiment, backend and seed; ``reprokit merge`` collects them)."""
+    from reprokit import experiments, ledger, settings
+    settings.limit_threads(args.threads)
+    if args.results:
+        settings.RESULTS_DIR = Path(args.results).resolve()
+    settings.PROFILE = "full"
+    experiments.get(args.experiment)  # an unknown name is one line
+    from reprokit import cache
+    cache.check_writable(Path(settings.RESULTS_DIR), cache.FIXES["ledger"])
+    ledger.commit()  # the code's commit now, before anything trains
+    result = experiments.run(args.experiment, args.backend, args.seed)
+    print(f"{args.experiment}/{args.backend}-seed{args.seed}: test {result['test']} -> "
+          f"{ledger.path(args.experiment, args.backend, args.seed)}")
+    return 0
+
+
+def cmd_merge(args) -> int:
+    from reprokit import ledger
+    merged, problems = ledger.merge([Path(s) for s in args.sources], replace=args.replace)
+    for problem in problems:
+        print(f"reprokit merge: {problem}", file=sys.stderr)
+    if problems:
+        print(f"reprokit merge: {len(problems)} problem(s); nothing was merged", file=sys.stderr)
+        return 1
+    print(f"merged {len(merged)} entries into the ledger")
+    return 0
+
+
 def cmd_data_check(args) -> int:
     from reprokit.data import imdb, mnist
     ok = True
@@ -213,6 +243,24 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--last-run", metavar="PATH",
                      help="the latest-run file the pytest plugin keeps (default: <project>/.reprokit/last-run.json)")
     rep.set_defaults(fn=cmd_report)
+    tr = sub.add_parser("train", parents=[common], help="train one run of the full profile and record it in the ledger",
+                        description="One (experiment, backend, seed) run, trained as the full profile trains it and "
+                                    "recorded as one ledger entry: the job unit of a batch array (Slurm, a CI "
+                                    "matrix). A run the ledger already holds is read back, not retrained.")
+    tr.add_argument("experiment", help="experiment name (see reprokit/experiments.py), e.g. index.gru10")
+    tr.add_argument("backend", choices=list(BACKENDS))
+    tr.add_argument("seed", type=int)
+    tr.add_argument("--results", metavar="DIR", help="the ledger folder to record into (default: <project>/results); "
+                                                     "per job, then `reprokit merge DIR...`")
+    tr.add_argument("--threads", type=_positive, default=1, help="threads per framework (default: %(default)s, as the "
+                                                                  "full profile trains)")
+    tr.set_defaults(fn=cmd_train)
+    mg = sub.add_parser("merge", parents=[common], help="validate ledger entries made elsewhere and add them to the ledger",
+                        description="Checks every entry under each DIR (its runs/ folder) against this code's "
+                                    "experiments and writes them into <project>/results only if all are valid.")
+    mg.add_argument("sources", nargs="+", metavar="DIR")
+    mg.add_argument("--replace", action="store_true", help="take an entry that differs from a current one here")
+    mg.set_defaults(fn=cmd_merge)
     data = sub.add_parser("data", help="data commands")
     dsub = data.add_subparsers(dest="data_command", required=True)
     dc = dsub.add_parser("check", help="find the data, verify its content, say what is missing")

@@ -147,12 +147,9 @@ def _prepare(config: pytest.Config) -> None:
             raise ReprokitError(f"--reprokit-backend {','.join(state.backends)} needs KERAS_BACKEND={keras_backend}, "
                                 f"but the environment sets KERAS_BACKEND={current}; unset it or choose the backend")
     workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
-    if workers:  # share the cores: n workers with all threads each run many times slower
-        threads = str(max(1, (os.cpu_count() or 1) // int(workers)))
-        for var in ("REPROKIT_THREADS", "TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
-            os.environ.setdefault(var, threads)
-        os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
     from reprokit import cache, settings
+    if workers:  # share the cores: n workers with all threads each run many times slower
+        settings.limit_threads(max(1, (os.cpu_count() or 1) // int(workers)))
     cache.check_writable(Path(settings.CACHE_DIR), cache.FIXES["cache"])
     cache.check_writable(state.last_run.parent, "pass --reprokit-last-run PATH in a writable folder")
     if state.profile == "full":

@@ -81,3 +81,11 @@ def env_flag(var: str, default: bool) -> bool:
     if value not in ("0", "1"):
         raise ReprokitError(f"{var}={value!r}: give 1 (on) or 0 (off), or unset it")
     return value == "1"
+
+
+def limit_threads(threads: int) -> None:
+    """Run this process's frameworks on ``threads`` threads each: set before they are imported (they
+    read it once); a value the environment already gives wins."""
+    for var in ("REPROKIT_THREADS", "TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(var, str(threads))
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
