@@ -184,6 +184,20 @@ def cmd_merge(args) -> int:
     return 0
 
 
+def cmd_distribute(args) -> int:
+    from reprokit import backends, distribute, ledger, settings
+    from reprokit import cache
+    cache.check_writable(Path(settings.RESULTS_DIR), cache.FIXES["ledger"])
+    ledger.commit()
+    jobs = distribute.plan(args.experiments, backends.parse(args.backend), args.seeds)
+    print(f"{len(jobs)} runs to train ({'scheduler ' + args.scheduler if args.scheduler else 'a local cluster'})")
+    problems = distribute.run(jobs, args.scheduler, args.workers)
+    for problem in problems:
+        print(f"reprokit distribute: {problem}", file=sys.stderr)
+    print(f"{len(jobs) - len(problems)} of {len(jobs)} runs recorded in {settings.RESULTS_DIR}")
+    return 1 if problems else 0
+
+
 def cmd_data_check(args) -> int:
     from reprokit.data import imdb, mnist
     ok = True
@@ -261,6 +275,17 @@ def main(argv: list[str] | None = None) -> int:
     mg.add_argument("sources", nargs="+", metavar="DIR")
     mg.add_argument("--replace", action="store_true", help="take an entry that differs from a current one here")
     mg.set_defaults(fn=cmd_merge)
+    ds = sub.add_parser("distribute", parents=[common], help="train the runs the ledger lacks as jobs on a Dask cluster",
+                        description="Every (experiment, backend, seed) the ledger does not hold becomes a `reprokit "
+                                    "train` job on a Dask cluster (one job per worker thread); each entry is checked "
+                                    "and written into this ledger as it arrives. Exit 1 if any job failed.")
+    ds.add_argument("experiments", nargs="+", help="experiment names or name prefixes, e.g. index. binadd.h3")
+    ds.add_argument("--backend", default="keras,torch", help="comma-separated backends (default: %(default)s)")
+    ds.add_argument("--seeds", type=_seed_range, default=[0, 1, 2], metavar="LO-HI", help="seeds (default: 0-2)")
+    ds.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://10.0.0.1:8786 "
+                                                           "(default: a local cluster on this machine)")
+    ds.add_argument("--workers", type=_positive, help="processes of the local cluster (default: one per core)")
+    ds.set_defaults(fn=cmd_distribute)
     data = sub.add_parser("data", help="data commands")
     dsub = data.add_subparsers(dest="data_command", required=True)
     dc = dsub.add_parser("check", help="find the data, verify its content, say what is missing")
@@ -280,6 +305,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("reprokit: interrupted", file=sys.stderr)
         return 130
+
+
+def _seed_range(value: str) -> list[int]:
+    lo, _, hi = value.partition("-")
+    if not lo.isdigit() or not (hi or lo).isdigit() or int(hi or lo) < int(lo):
+        raise argparse.ArgumentTypeError(f"{value!r}: give seeds as LO-HI (e.g. 0-19) or one seed")
+    return list(range(int(lo), int(hi or lo) + 1))
 
 
 def _positive(value: str) -> int:

@@ -114,15 +114,43 @@ def results(exp, backend: str, seeds: list[int]) -> tuple[list[dict[str, Any]], 
     return found, problems
 
 
+def entry_problem(name: str, backend: str, seed: int, entry: dict | None) -> str | None:
+    """Why ``entry`` cannot be this ledger's entry of ``name``/``backend``-seed``seed``, or None: it
+    must be a ledger entry of a known experiment, recorded for this code's recipe, seed and data,
+    in that backend, with its history and test metrics."""
+    from reprokit import experiments
+    from reprokit.errors import ReprokitError
+    if entry is None:
+        return "not a ledger entry"
+    try:
+        exp = experiments.get(name)
+    except ReprokitError:
+        return f"unknown experiment {name!r}"
+    key = entry["key"]
+    if key.get("recipe") != json.loads(json.dumps(exp.recipe())) or key.get("seed") != seed \
+            or key.get("data") != exp.data.digest() or key.get("env", {}).get("backend") != backend:
+        return f"recorded for another recipe, seed, data or backend than this code's {name}/{backend}-seed{seed}"
+    if not {"history", "test"} <= set(entry["result"]):
+        return "the result lacks its history or test metrics"
+    return None
+
+
+def write(name: str, backend: str, seed: int, entry: dict) -> Path:
+    """Write a validated entry (``entry_problem``) into this ledger, atomically."""
+    from reprokit.cache import write_atomic
+    target = path(name, backend, seed)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(target, json.dumps(entry, indent=1, sort_keys=True))
+    return target
+
+
 def merge(sources: list[Path], replace: bool = False) -> tuple[list[str], list[str]]:
     """Validate every entry under ``sources`` (ledgers written elsewhere: another machine, a batch
     job's ``reprokit train --results DIR``) and copy them into this ledger. Returns (merged, problems);
-    with any problem nothing is written. An entry must be a ledger entry of a known experiment, for
-    the run its file names (recipe, seed and data of this code; its backend); one that equals the
-    entry here is skipped; one that differs from a current entry here is a conflict unless ``replace``."""
+    with any problem nothing is written. Each entry must pass ``entry_problem`` for the run its
+    file names; one that equals the entry here is skipped; one that differs from a current entry
+    here is a conflict unless ``replace``."""
     from reprokit import experiments
-    from reprokit.cache import write_atomic
-    from reprokit.errors import ReprokitError
     planned, problems = [], []
     for source in sources:
         runs = source / "runs" if (source / "runs").is_dir() else source
@@ -131,36 +159,19 @@ def merge(sources: list[Path], replace: bool = False) -> tuple[list[str], list[s
             problems.append(f"{source}: no ledger entries (expected {source}/runs/EXPERIMENT/BACKEND-seedN.json)")
         for p in files:
             name, (backend, _, seed) = p.parent.name, p.stem.rpartition("-seed")
-            where = f"{p}"
             entry = _read(p)
-            if entry is None or not seed.isdigit():
-                problems.append(f"{where}: not a ledger entry")
-                continue
-            try:
-                exp = experiments.get(name)
-            except ReprokitError:
-                problems.append(f"{where}: unknown experiment {name!r}")
-                continue
-            key = entry["key"]
-            if key.get("recipe") != json.loads(json.dumps(exp.recipe())) or key.get("seed") != int(seed) \
-                    or key.get("data") != exp.data.digest() or key.get("env", {}).get("backend") != backend:
-                problems.append(f"{where}: recorded for another recipe, seed, data or backend than this code's "
-                                f"{name}/{backend}-seed{seed}")
-                continue
-            if not {"history", "test"} <= set(entry["result"]):
-                problems.append(f"{where}: the result lacks its history or test metrics")
+            problem = entry_problem(name, backend, int(seed), entry) if seed.isdigit() else "not a ledger entry"
+            if problem:
+                problems.append(f"{p}: {problem}")
                 continue
             here = _read(path(name, backend, int(seed)))
-            if here is not None and here["key"] == key and here["result"] == entry["result"]:
+            if here is not None and here["key"] == entry["key"] and here["result"] == entry["result"]:
                 continue  # merged before
-            if here is not None and status(exp, backend, int(seed))[0] == "current" and not replace:
-                problems.append(f"{where}: conflicts with the current entry {path(name, backend, int(seed))} "
+            if here is not None and status(experiments.get(name), backend, int(seed))[0] == "current" and not replace:
+                problems.append(f"{p}: conflicts with the current entry {path(name, backend, int(seed))} "
                                 f"(recorded {here.get('recorded', {}).get('date', '?')}); --replace takes the new one")
                 continue
-            planned.append((path(name, backend, int(seed)), entry))
+            planned.append((name, backend, int(seed), entry))
     if problems:
         return [], problems
-    for target, entry in planned:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(target, json.dumps(entry, indent=1, sort_keys=True))
-    return [str(t) for t, _ in planned], []
+    return [str(write(*job)) for job in planned], []

@@ -88,3 +88,41 @@ def test_merge_keeps_a_current_entry_that_differs_unless_told(ledgers, capsys):
     assert "conflicts with the current entry" in capsys.readouterr().err
     assert cli.main(["merge", "--replace", str(job)]) == 0
     assert json.loads((target / ENTRY).read_text()) == entry
+
+
+def test_distribute_trains_the_missing_runs_on_a_local_cluster_and_writes_them_here(tmp_path, monkeypatch, capsys):
+    """Two workers (processes) train two runs; this process validates and records both."""
+    pytest.importorskip("distributed")
+    pytest.importorskip("torch")
+    target = tmp_path / "ledger"
+    monkeypatch.setenv("REPROKIT_RESULTS_DIR", str(target))  # the workers' jobs write elsewhere
+    monkeypatch.setenv("REPROKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(settings, "RESULTS_DIR", target)
+    assert cli.main(["distribute", "binadd.h3.l3.ce", "--backend", "torch", "--seeds", "0-1", "--workers", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "2 runs to train" in out and "2 of 2 runs recorded" in out
+    made = json.loads((target / ENTRY).read_text())
+    recorded = json.loads((ROOT / "results" / ENTRY).read_text())
+    if made["recorded"]["device"] == recorded["recorded"]["device"]:
+        assert _numbers(made) == _numbers(recorded)  # the same run as the full profile's, seed 0 solo there too
+    assert (target / "runs/binadd.h3.l3.ce/torch-seed1.json").exists()
+    # nothing left to train: no job
+    assert cli.main(["distribute", "binadd.h3.l3.ce", "--backend", "torch", "--seeds", "0-1", "--workers", "1"]) == 0
+    assert "0 runs to train" in capsys.readouterr().out
+
+
+def test_a_failing_job_is_one_line_and_the_others_are_recorded(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("distributed")
+    pytest.importorskip("torch")
+    target = tmp_path / "ledger"
+    monkeypatch.setenv("REPROKIT_RESULTS_DIR", str(target))
+    monkeypatch.setenv("REPROKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("REPROKIT_DATA_DIR", str(tmp_path / "no-data"))  # IMDB cannot be found by the workers
+    (tmp_path / "no-data").mkdir()
+    monkeypatch.setattr(settings, "RESULTS_DIR", target)
+    assert cli.main(["distribute", "binadd.h3.l3.ce", "imdbq.adam5", "--backend", "torch", "--seeds", "0",
+                     "--workers", "2"]) == 1
+    captured = capsys.readouterr()
+    assert "imdbq.adam5/torch-seed0: the job failed: reprokit: data file 'imdb.npz' not found" in captured.err
+    assert "Traceback" not in captured.err and "1 of 2 runs recorded" in captured.out
+    assert (target / ENTRY).exists()
