@@ -60,6 +60,8 @@ def cmd_run(args) -> int:
         cmd += ["--reprokit-seeds", str(args.seeds)]
     if args.retrain:
         cmd += ["--reprokit-retrain"]
+    if args.device:
+        cmd += ["--reprokit-device", args.device]
     if args.last_run:
         cmd += ["--reprokit-last-run", str(Path(args.last_run).resolve())]
     if args.workers != "0":
@@ -159,6 +161,8 @@ def cmd_train(args) -> int:
     array (one job per experiment, backend and seed; ``reprokit merge`` collects them)."""
     from reprokit import experiments, ledger, settings
     settings.limit_threads(args.threads)
+    if args.device:
+        os.environ["REPROKIT_DEVICE"] = settings.check_device(args.device, "--device")
     if args.results:
         settings.RESULTS_DIR = Path(args.results).resolve()
     settings.PROFILE = "full"
@@ -247,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--retrain", action="store_true", help="train again what the ledger or the run cache holds")
     run.add_argument("--last-run", metavar="PATH", help="the latest-run file (default: <project>/.reprokit/last-run.json)")
     run.add_argument("--workers", default="auto", help="xdist workers, 0 for none (default: %(default)s)")
+    run.add_argument("--device", metavar="DEVICE", help="cpu, cuda or cuda:N (default: $REPROKIT_DEVICE or cpu)")
     run.set_defaults(fn=cmd_run)
     rep = sub.add_parser("report", parents=[common],
                          help="the verdict table (Markdown) or the HTML report, from the ledger and the latest run",
@@ -268,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
                                                      "per job, then `reprokit merge DIR...`")
     tr.add_argument("--threads", type=_positive, default=1, help="threads per framework (default: %(default)s, as the "
                                                                   "full profile trains)")
+    tr.add_argument("--device", metavar="DEVICE", help="cpu, cuda or cuda:N (default: $REPROKIT_DEVICE or cpu)")
     tr.set_defaults(fn=cmd_train)
     mg = sub.add_parser("merge", parents=[common], help="validate ledger entries made elsewhere and add them to the ledger",
                         description="Checks every entry under each DIR (its runs/ folder) against this code's "

@@ -351,7 +351,26 @@ def environment(backend: str) -> dict[str, str]:
         env[framework] = _installed(*DISTRIBUTIONS[framework])
     else:
         env["torch"] = _installed("torch")
+    device = settings.device()
+    if device != "cpu":  # absent on the CPU, so the keys recorded there stay valid
+        env.update(device=device, **_accelerator(device))
     return env
+
+
+def _accelerator(device: str) -> dict[str, str]:
+    """The GPU's model (``nvidia-smi``) and the CUDA libraries installed as distributions
+    (``nvidia-*``: cuDNN, cuBLAS, ...), whose versions change a GPU run's numbers."""
+    import subprocess
+    from importlib import metadata
+    index = device.partition(":")[2] or "0"
+    try:
+        gpu = subprocess.run(["nvidia-smi", f"--id={index}", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=30).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        gpu = "unknown"
+    libraries = sorted(f"{d.metadata['Name']} {d.version}" for d in metadata.distributions()
+                       if (d.metadata["Name"] or "").lower().startswith("nvidia-"))
+    return {"gpu": gpu, "cuda_libraries": ", ".join(libraries) or "none found"}
 
 
 def train(exp: Experiment, backend: str, seed: int) -> dict[str, Any]:

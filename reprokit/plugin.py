@@ -58,6 +58,14 @@ def _seeds(value: str) -> int:
     return int(value)
 
 
+def _device(value: str) -> str:
+    from reprokit import settings
+    try:
+        return settings.check_device(value)
+    except ReprokitError as exc:
+        raise argparse.ArgumentTypeError(str(exc).split("=", 1)[1]) from None
+
+
 # name: (alias kept from before the prefix, or None; addoption's arguments). ``--profile`` is no
 # alias: pytest-profiling owns it.
 OPTIONS: dict[str, tuple[str | None, dict]] = {
@@ -70,6 +78,9 @@ OPTIONS: dict[str, tuple[str | None, dict]] = {
     "retrain": ("--retrain", dict(action="store_true",
                                   help="train every run again, even those the ledger (results/) or the run cache "
                                        "already holds (each once per session)")),
+    "device": (None, dict(default=None, type=_device, metavar="DEVICE",
+                          help="where trainings run: cpu, cuda or cuda:N, in every backend (default: "
+                               "$REPROKIT_DEVICE or cpu); part of each run's key")),
     "expected": ("--expected", dict(default=None, metavar="DIR",
                                     help="folder of expectation files (default: <rootdir>/expected)")),
     "last-run": ("--last-run", dict(default=None, metavar="PATH",
@@ -146,6 +157,9 @@ def _prepare(config: pytest.Config) -> None:
         if current != keras_backend:
             raise ReprokitError(f"--reprokit-backend {','.join(state.backends)} needs KERAS_BACKEND={keras_backend}, "
                                 f"but the environment sets KERAS_BACKEND={current}; unset it or choose the backend")
+    device = option(config, "device")
+    if device:  # before any framework is imported; xdist workers and jobs read it from the environment
+        os.environ["REPROKIT_DEVICE"] = device
     workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
     from reprokit import cache, settings
     if workers:  # share the cores: n workers with all threads each run many times slower

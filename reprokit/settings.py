@@ -9,6 +9,7 @@ are checked where they are read, with one message that says what to set.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from reprokit.errors import ReprokitError
@@ -89,3 +90,16 @@ def limit_threads(threads: int) -> None:
     for var in ("REPROKIT_THREADS", "TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
         os.environ.setdefault(var, str(threads))
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+
+
+def device() -> str:
+    """The device trainings run on: ``$REPROKIT_DEVICE`` (set by ``--reprokit-device`` and
+    inherited by xdist workers and jobs), ``cpu`` (the default), ``cuda`` or ``cuda:N``."""
+    value = os.environ.get("REPROKIT_DEVICE", "").strip() or "cpu"
+    return check_device(value, "REPROKIT_DEVICE")
+
+
+def check_device(value: str, where: str = "--reprokit-device") -> str:
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", value):
+        raise ReprokitError(f"{where}={value!r}: give cpu, cuda or cuda:N (e.g. cuda:1)")
+    return value

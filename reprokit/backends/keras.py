@@ -7,11 +7,48 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up banner out of test output
 
+from reprokit import settings  # noqa: E402
+from reprokit.errors import ReprokitError  # noqa: E402
+
+DEVICE = settings.device()  # cpu, cuda or cuda:N: every Keras tensor and variable of this process
+os.environ.setdefault("KERAS_TORCH_DEVICE", DEVICE)  # Keras on torch reads its device at import
+if DEVICE != "cpu" and settings.env_flag("REPROKIT_DETERMINISTIC", True):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_gpu_deterministic_ops=true").strip()
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from reprokit import models as m  # noqa: E402
-from reprokit import progress, settings  # noqa: E402
+from reprokit import progress  # noqa: E402
+
+
+def _place(device: str) -> None:
+    """Make ``device`` the only accelerator Keras's backend uses (none for cpu), before its first op.
+    On a machine without one this changes nothing: the CPU numbers stay the recorded ones."""
+    index, backend = int(device.partition(":")[2] or 0), keras.backend.backend()
+    found: list = []
+    if backend == "tensorflow":
+        import tensorflow as tf
+        found = tf.config.list_physical_devices("GPU")
+        if found:
+            tf.config.set_visible_devices([] if device == "cpu" else found[index:index + 1], "GPU")
+    elif backend == "jax":
+        import jax
+        try:
+            found = jax.devices("gpu")
+        except RuntimeError:  # no GPU platform
+            found = []
+        if found and device != "cpu" and index < len(found):
+            jax.config.update("jax_default_device", found[index])
+    elif backend == "torch":
+        import torch
+        found = list(range(torch.cuda.device_count()))
+    if device != "cpu" and index >= len(found):
+        raise ReprokitError(f"device {device}: Keras on {backend} sees {len(found)} GPUs here; run on a machine "
+                            f"with one and the framework's GPU build (extra gpu), or on cpu")
+
+
+_place(DEVICE)
 
 if keras.backend.backend() == "tensorflow" and settings.env_flag("REPROKIT_DETERMINISTIC", True):
     # Same seed, same numbers: TensorFlow picks deterministic kernels (or raises where it has none).
@@ -137,7 +174,6 @@ def _differentiate(model: keras.Model, spec: m.Model, x: np.ndarray, y: np.ndarr
         weights = [v.value.grad.detach().cpu().numpy() if v.value.grad is not None else np.zeros(v.shape, "float32")
                    for v in model.trainable_variables]
         return float(loss), weights, xt.grad.detach().cpu().numpy() if wrt_input else None
-    from reprokit.errors import ReprokitError
     raise ReprokitError(f"gradients are implemented for Keras on tensorflow, jax and torch, not on {backend}")
 
 

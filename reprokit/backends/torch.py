@@ -10,6 +10,7 @@ with its default initialisation, as document 004 ran it.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import torch
@@ -20,6 +21,19 @@ from reprokit import progress, settings
 
 if (_threads := settings.env_int("REPROKIT_THREADS", None)) is not None:  # the plugin sets it per xdist worker
     torch.set_num_threads(_threads)
+
+DEVICE = torch.device(settings.device())  # models and batches live there; numbers come back as numpy
+if DEVICE.type == "cuda":
+    from reprokit.errors import ReprokitError
+    if not torch.cuda.is_available() or (DEVICE.index or 0) >= torch.cuda.device_count():
+        raise ReprokitError(f"device {DEVICE}: this torch ({torch.__version__}) sees {torch.cuda.device_count()} CUDA "
+                            "devices; run on a machine with one and torch's CUDA build (extra gpu), or on cpu")
+    if settings.env_flag("REPROKIT_DETERMINISTIC", True):
+        # same seed, same numbers on the GPU too: deterministic kernels (cuBLAS needs its workspace
+        # fixed before its first call), no autotuned cuDNN algorithm choice
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
 
 CORES = {"simple": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 # Keras orders GRU gates [z, r, h], torch [r, z, n]; SimpleRNN and LSTM ([i, f, c, o]) agree.
@@ -228,7 +242,7 @@ class Network(nn.Module):
 
 def build(spec: m.Model, seed: int = 0, parametrization: str = "keras") -> Network:
     torch.manual_seed(seed)
-    return Network(spec, parametrization)
+    return Network(spec, parametrization).to(DEVICE)  # drawn on the CPU: the same weights on any device
 
 
 def param_counts(model: Network) -> list[int]:
@@ -271,13 +285,17 @@ def set_weights(model: Network, weights: list[np.ndarray]) -> None:
 
 
 def _tensor(x: np.ndarray, spec: m.Model) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(x), dtype=torch.long if spec.tokens else torch.float32)
+    return torch.as_tensor(np.asarray(x), dtype=torch.long if spec.tokens else torch.float32).to(DEVICE)
+
+
+def _labels(y) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(y)).to(DEVICE)
 
 
 @torch.no_grad()
 def forward(model: Network, x: np.ndarray) -> np.ndarray:
     model.eval()
-    return model(_tensor(x, model.spec)).numpy()
+    return model(_tensor(x, model.spec)).cpu().numpy()
 
 
 predict = forward  # torch runs its forward pass as called (keras.predict: Keras's compiled one)
@@ -300,8 +318,8 @@ def loss_fn(spec: m.Model, loss: str | None = None):
 def _loss(model: Network, x: np.ndarray, y: np.ndarray) -> torch.Tensor:
     spec = model.spec
     pred = model(_tensor(x, spec))
-    target = torch.as_tensor(np.asarray(y), dtype=torch.float32).reshape(pred.shape[:-1] + (-1,)) \
-        if spec.loss != "nll" else torch.as_tensor(np.asarray(y))
+    target = _labels(np.asarray(y, dtype="float32")).reshape(pred.shape[:-1] + (-1,)) \
+        if spec.loss != "nll" else _labels(y)
     if spec.loss != "nll" and target.shape != pred.shape:
         target = target.reshape(pred.shape)
     return loss_fn(spec, getattr(model, "loss_name", None))(pred, target) + model.penalty()
@@ -318,7 +336,7 @@ def loss_and_gradients(model: Network, spec: m.Model, x: np.ndarray, y: np.ndarr
     def grad(t):  # the zero bias buffer of Keras's form has no gradient
         return t.grad if t.grad is not None else torch.zeros_like(t)
     grads = [g for layer in model.layers for g in layer.keras_weights(grad)]
-    return loss.item(), [g.detach().numpy().copy() for g in grads]
+    return loss.item(), [g.detach().cpu().numpy().copy() for g in grads]
 
 
 def compile(model: Network, spec: m.Model, optimizer: str, learning_rate: float,
@@ -447,9 +465,9 @@ def evaluate(model: Network, batches, loss: str | None = None) -> dict:
 def _as_batches(data, spec: m.Model, batch_size: int) -> list:
     """(x, y) arrays cut into batches in order, or ready batches, as tensors."""
     if isinstance(data, tuple):
-        x, y = _tensor(data[0], spec), torch.as_tensor(data[1])
+        x, y = _tensor(data[0], spec), _labels(data[1])
         return [(x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, len(x), batch_size)]
-    return [(_tensor(xb, spec), torch.as_tensor(yb)) for xb, yb in data]
+    return [(_tensor(xb, spec), _labels(yb)) for xb, yb in data]
 
 
 def fit(spec: m.Model, exp, data, seed: int) -> tuple[dict, Network]:
@@ -471,7 +489,7 @@ def fit(spec: m.Model, exp, data, seed: int) -> tuple[dict, Network]:
             (x, y), val_arrays = validation_split((x, y), exp.validation_split)
         else:
             val_arrays = data.val
-        x, y = _tensor(x, spec), torch.as_tensor(y)
+        x, y = _tensor(x, spec), _labels(y)
         val = _as_batches(tuple(val_arrays), spec, exp.batch_size)
     test = _as_batches(tuple(data.test) if isinstance(data.test, tuple) else data.test, spec, exp.batch_size)
     loss_fn_ = loss_fn(spec, exp.loss)
@@ -507,10 +525,10 @@ def fit(spec: m.Model, exp, data, seed: int) -> tuple[dict, Network]:
 
 def input_gradients(model: Network, spec: m.Model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Gradient of the batch loss with respect to the (float) inputs, shaped like ``x``."""
-    xt = torch.as_tensor(x, dtype=torch.float32).requires_grad_(True)
+    xt = torch.as_tensor(x, dtype=torch.float32).to(DEVICE).requires_grad_(True)
     pred = model(xt)
-    loss_fn(spec)(pred, _target(pred, torch.as_tensor(y), spec)).backward()
-    return xt.grad.numpy()
+    loss_fn(spec)(pred, _target(pred, _labels(y), spec)).backward()
+    return xt.grad.cpu().numpy()
 
 
 def groups(spec: m.Model) -> bool:

@@ -111,14 +111,14 @@ class Group(nn.Module):
             for a in arrays[i:i + n]:
                 if isinstance(layer, m.Embedding):
                     self.layout.append(("table", len(self.tables)))
-                    self.tables.extend(nn.Parameter(torch.as_tensor(w).clone()) for w in a)
+                    self.tables.extend(nn.Parameter(torch.as_tensor(w).clone().to(solo.DEVICE)) for w in a)
                 else:
                     self.layout.append(("stacked", len(self.stacked)))
-                    self.stacked.append(nn.Parameter(torch.as_tensor(np.stack(a)).clone()))
+                    self.stacked.append(nn.Parameter(torch.as_tensor(np.stack(a)).clone().to(solo.DEVICE)))
             i += n
 
     def seed_weights(self, s: int) -> list[np.ndarray]:
-        return [(self.tables[i + s] if kind == "table" else self.stacked[i][s]).detach().numpy().copy()
+        return [(self.tables[i + s] if kind == "table" else self.stacked[i][s]).detach().cpu().numpy().copy()
                 for kind, i in self.layout]
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
@@ -139,7 +139,7 @@ class Group(nn.Module):
                     projected_tables = torch.stack([(kernel[s].T.contiguous() @ tables[s].T).T
                                                     for s in range(self.seeds)])  # (S, V, G*U)
                     v = projected_tables.shape[1]
-                    ids = x.long() + torch.arange(self.seeds).view(-1, *[1] * (x.dim() - 1)) * v
+                    ids = x.long() + torch.arange(self.seeds, device=x.device).view(-1, *[1] * (x.dim() - 1)) * v
                     projected = Lookup.apply(projected_tables.reshape(self.seeds * v, -1), ids)
                     tables = None
                 else:
@@ -165,7 +165,7 @@ class Group(nn.Module):
             states = SimpleRecurrence.apply(projected.permute(2, 0, 1, 3).contiguous(), recurrent)
             if layer.return_sequences:
                 return states.permute(1, 2, 0, 3)
-            return states[-1] if lengths is None else states[lengths - 1, torch.arange(s)]
+            return states[-1] if lengths is None else states[lengths - 1, torch.arange(s, device=states.device)]
         h = projected.new_zeros(s, b, u)
         c = projected.new_zeros(s, b, u)
         outputs = []
@@ -186,7 +186,7 @@ class Group(nn.Module):
             return torch.stack(outputs, 2)
         if lengths is None:
             return h
-        return torch.stack(outputs, 2)[torch.arange(s), :, lengths - 1]
+        return torch.stack(outputs, 2)[torch.arange(s, device=h.device), :, lengths - 1]
 
 
 def _seed_losses(spec: m.Model, loss: str | None, pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -221,24 +221,24 @@ class Feed:
             shared = all(x is xs[0] or np.array_equal(x, xs[0]) for x in xs) and \
                 all(np.array_equal(y, ys[0]) for y in ys)
             self.x = solo._tensor(xs[0], spec) if shared else torch.stack([solo._tensor(x, spec) for x in xs])
-            self.y = torch.as_tensor(ys[0]) if shared else torch.stack([torch.as_tensor(y) for y in ys])
+            self.y = solo._labels(ys[0]) if shared else torch.stack([solo._labels(y) for y in ys])
             self.shared, self.batches = shared, None
             self.n = len(xs[0])
         else:
-            self.batches = [[(solo._tensor(xb, spec), torch.as_tensor(yb)) for xb, yb in p] for p in parts]
+            self.batches = [[(solo._tensor(xb, spec), solo._labels(yb)) for xb, yb in p] for p in parts]
             self.n = len(self.batches[0])
 
     def take(self, index: torch.Tensor):
         """Rows ``index`` (S, B) of each seed's arrays -> (S, B, ...) tensors."""
         if self.shared:
             return self.x[index], self.y[index]
-        seeds = torch.arange(len(index)).unsqueeze(1)
+        seeds = torch.arange(len(index), device=index.device).unsqueeze(1)
         return self.x[seeds, index], self.y[seeds, index]
 
     def batch(self, picks: list[int]):
         """Batch ``picks[s]`` of each seed, padded after the end to the longest; and the lengths."""
         xs, ys = zip(*(self.batches[s][i] for s, i in enumerate(picks)))
-        lengths = torch.tensor([x.shape[1] for x in xs])
+        lengths = torch.tensor([x.shape[1] for x in xs], device=solo.DEVICE)
         longest = int(lengths.max())
         xs = [nn.functional.pad(x, (0, 0, 0, longest - x.shape[1])) for x in xs]
         return torch.stack(xs), torch.stack(ys), (lengths if bool((lengths != longest).any()) else None)
@@ -254,11 +254,16 @@ class Feed:
             yield (*self.take(index), None)
 
 
+def _zeros(s: int) -> torch.Tensor:
+    """Per-seed float64 sums, on the device the group trains on."""
+    return torch.zeros(s, dtype=torch.float64, device=solo.DEVICE)
+
+
 @torch.no_grad()
 def _evaluate(group: Group, feed: Feed, batch_size: int, loss: str | None) -> list[dict]:
     group.eval()
     s = group.seeds
-    total, correct, n = torch.zeros(s, dtype=torch.float64), torch.zeros(s, dtype=torch.float64), 0
+    total, correct, n = _zeros(s), _zeros(s), 0
     for xb, yb, lengths in feed.in_order(s, batch_size):
         pred = group(xb, lengths)
         total += _seed_losses(group.spec, loss, pred, yb).double() * xb.shape[1]
@@ -302,7 +307,7 @@ def fit_group(spec: m.Model, exp, datas: list, seeds: list[int]) -> list[tuple[d
         else:
             orders = torch.stack([torch.randperm(train.n, generator=g) for g in generators])
             steps = ((*train.take(index), None) for index in orders.split(exp.batch_size, dim=1))
-        total, correct, n = torch.zeros(s, dtype=torch.float64), torch.zeros(s, dtype=torch.float64), 0
+        total, correct, n = _zeros(s), _zeros(s), 0
         for xb, yb, lengths in steps:
             optimizer.zero_grad()
             pred = group(xb, lengths)
