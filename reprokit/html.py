@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from reprokit import experiments, ledger, settings
+from reprokit import experiments, ledger
 from reprokit import report as report_mod
 from reprokit.claims import Claim, load
 from reprokit.measures import per_class
