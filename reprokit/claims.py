@@ -311,14 +311,13 @@ def _claim(name: str, document: str, index: int, raw: Any,
     if raw["measure"] not in MEASURES:
         fail("measure", f"unknown measurement {raw['measure']!r}; one of {', '.join(sorted(MEASURES))}")
     else:
-        import inspect
-        params = inspect.signature(MEASURES[raw["measure"]]).parameters
+        takes, needs = measure_arguments(raw["measure"])
         for arg in args:
-            if arg not in params or arg == "backend":
+            if arg not in takes:
                 fail(f"args.{arg}", f"measurement {raw['measure']!r} takes no argument {arg!r}; it takes "
-                                    f"{', '.join(p for p in params if p != 'backend')}")
-        for arg, p in params.items():
-            if arg != "backend" and p.default is inspect.Parameter.empty and arg not in args:
+                                    f"{', '.join(takes)}")
+        for arg in needs:
+            if arg not in args:
                 fail("args", f"measurement {raw['measure']!r} needs the argument {arg!r}")
     _check_names(fail, args)
     if not _no_nan(raw["expected"]):
@@ -375,6 +374,17 @@ def _claim(name: str, document: str, index: int, raw: Any,
         per_backend=per_backend, torch_native=native_value,
         known_nonrepro=stated["known_nonrepro"], undecided=stated["undecided"], reproduced=stated["reproduced"],
         note=raw.get("note", "")), []
+
+
+def measure_arguments(measure: str) -> tuple[list[str], list[str]]:
+    """The ``args`` a measurement takes and those it needs: its function's parameters (the
+    backend is given by the run, not by a claim)."""
+    import inspect
+
+    from reprokit.measures import MEASURES
+    params = inspect.signature(MEASURES[measure]).parameters
+    takes = [a for a in params if a != "backend"]
+    return takes, [a for a in takes if params[a].default is inspect.Parameter.empty]
 
 
 def _check_names(fail, args: dict) -> None:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -202,6 +204,59 @@ def cmd_distribute(args) -> int:
     return 1 if problems else 0
 
 
+NUMBER = re.compile(r"\d[\d,]*\.?\d*")
+
+
+def cmd_new(args) -> int:
+    """A starting expectation file for a source document: its name and title filled in, and the
+    document's lines that state numbers listed as candidate quotes (commented out)."""
+    from reprokit import settings
+    from reprokit.claims import KINDS
+    documents = settings.documents_dir()
+    source = documents / args.document
+    if not source.is_file():
+        raise ReprokitError(f"{args.document!r} is not among the source documents in {documents} "
+                            f"(set REPROKIT_DOCUMENTS_DIR to their folder)")
+    target = Path(args.expected) / (source.stem + ".yaml")
+    if target.exists():
+        raise ReprokitError(f"{target} exists; edit it, or remove it to start again")
+    lines = [line.strip() for line in source.read_text(encoding="utf-8", errors="replace").splitlines()]
+    title = next((line for line in lines if line), source.stem)
+    candidates = list(dict.fromkeys(line for line in lines if NUMBER.search(line) and 8 <= len(line) <= 160))
+    body = [
+        "# yaml-language-server: $schema=../docs/expectations.schema.json",
+        f"# The checkable claims of {source.name}. Each needs a quote found word for word in the document,",
+        "# the measurement that checks it, the document's value and the comparison (README, \"The claim",
+        "# registry\"). The file loads once it holds at least one claim.",
+        f"document: {source.name}",
+        f"title: {json.dumps(title[:100])}",
+        "claims:",
+        "  # - id: doc.params.total            # dotted, lower case; kinds: " + ", ".join(KINDS),
+        "  #   kind: params",
+        "  #   quote: \"Total params: 328,353\"",
+        "  #   measure: params",
+        "  #   args: {model: stack4, layers: total}",
+        "  #   expected: 328353",
+        "  #   compare: equal",
+        "",
+        f"# Lines of the document that state numbers ({len(candidates)}), candidates for quotes:",
+        *[f"#   {c}" for c in candidates[:200]],
+    ]
+    target.write_text("\n".join(body) + "\n")
+    print(f"{target} written: add its claims (until it holds one, loading the claims reports it)")
+    return 0
+
+
+def cmd_schema(args) -> int:
+    from reprokit import schema
+    if args.write:
+        Path(args.write).write_text(schema.text())
+        print(f"JSON Schema written to {args.write}", file=sys.stderr)
+    else:
+        print(schema.text(), end="")
+    return 0
+
+
 def cmd_data_check(args) -> int:
     from reprokit.data import imdb, mnist
     ok = True
@@ -292,6 +347,16 @@ def main(argv: list[str] | None = None) -> int:
                                                            "(default: a local cluster on this machine)")
     ds.add_argument("--workers", type=_positive, help="processes of the local cluster (default: one per core)")
     ds.set_defaults(fn=cmd_distribute)
+    nw = sub.add_parser("new", parents=[common], help="start the expectation file of a source document",
+                        description="Writes expected/<document>.yaml with the document's name and title and, "
+                                    "commented out, a claim's template and the document's lines that state numbers.")
+    nw.add_argument("document", help="the source document's file name, e.g. 005_abc.txt (in ../shared/seeds)")
+    nw.set_defaults(fn=cmd_new)
+    sc = sub.add_parser("schema", help="the JSON Schema of expectation files (for editors)",
+                        description="Prints the JSON Schema generated from the definitions the loader checks; "
+                                    "docs/expectations.schema.json is its committed copy.")
+    sc.add_argument("--write", metavar="PATH", help="write it to PATH instead of stdout")
+    sc.set_defaults(fn=cmd_schema)
     data = sub.add_parser("data", help="data commands")
     dsub = data.add_subparsers(dest="data_command", required=True)
     dc = dsub.add_parser("check", help="find the data, verify its content, say what is missing")

@@ -1,0 +1,75 @@
+"""A JSON Schema of the expectation files, generated from the definitions the loader checks
+(``claims.FIELDS``, ``KINDS``, the comparisons, the measurements and their arguments, the backends),
+so that an editor validates a file as it is written. ``reprokit schema`` prints it; the committed
+copy (``docs/expectations.schema.json``) is tested to be what this generates.
+
+The schema checks the form: fields, types, names. What needs the code or the documents (a quote
+found in its document, a model or experiment that exists, an ``expected`` value that fits its
+comparison) stays with the loader, which reports every problem at once.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+JSON_TYPES = {str: "string", dict: "object", list: "array", bool: "boolean"}
+
+
+def _type(typ: Any) -> dict:
+    if typ is object:
+        return {}
+    if isinstance(typ, tuple):  # (int, float)
+        return {"type": "number"}
+    return {"type": JSON_TYPES[typ]}
+
+
+def schema() -> dict:
+    from reprokit import claims
+    from reprokit.backends import BACKENDS
+    from reprokit.compare import COMPARISONS
+    from reprokit.measures import MEASURES
+    from reprokit.verdict import RECIPE, SINGLE_RUN, TIMING
+
+    evidence = {"type": "object", "required": ["measured", "reason"], "additionalProperties": False,
+                "properties": {"measured": {}, "reason": {"type": "string", "minLength": 1}}}
+    value = {"type": "object", "required": ["expected", "why"], "additionalProperties": False,
+             "properties": {"expected": {}, "why": {"type": "string"}}}
+    properties: dict[str, dict] = {name: _type(typ) for name, (typ, _) in claims.FIELDS.items()}
+    properties["id"]["pattern"] = claims.ID.pattern
+    properties["kind"]["enum"] = list(claims.KINDS)
+    properties["compare"]["enum"] = [*COMPARISONS, *SINGLE_RUN, *RECIPE, *TIMING]
+    properties["measure"]["enum"] = sorted(MEASURES)
+    properties["backends"]["items"] = {"enum": ["keras", "torch"]}
+    properties["per_backend"].update(propertyNames={"enum": ["keras", "torch"]}, additionalProperties=value)
+    properties["torch_native"] = value
+    for block in claims.STATED:
+        allowed = [b for b in BACKENDS if b.startswith("keras-")] if block == "reproduced" else list(BACKENDS)
+        properties[block].update(propertyNames={"enum": allowed}, additionalProperties=evidence)
+    by_measure = []
+    for measure in sorted(MEASURES):
+        takes, needs = claims.measure_arguments(measure)
+        by_measure.append({"if": {"properties": {"measure": {"const": measure}}, "required": ["measure"]},
+                           "then": {"properties": {"args": {"type": "object", "required": needs,
+                                                            "propertyNames": {"enum": takes}}},
+                                    **({"required": ["args"]} if needs else {})}})
+    claim = {"type": "object", "additionalProperties": False, "properties": properties,
+             "required": [name for name, (_, required) in claims.FIELDS.items() if required], "allOf": by_measure}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "reprokit expectation file",
+        "description": "The checkable claims of one source document (reprokit/schema.py generates this).",
+        "type": "object", "additionalProperties": False, "required": ["document", "claims"],
+        "properties": {
+            "document": {"type": "string", "pattern": claims.DOCUMENT.pattern},
+            "transcriptions": {"type": "array", "items": {"type": "string", "pattern": claims.DOCUMENT.pattern}},
+            "title": {"type": "string"},
+            "choices": {},
+            "claims": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/claim"}},
+        },
+        "$defs": {"claim": claim},
+    }
+
+
+def text() -> str:
+    return json.dumps(schema(), indent=1, sort_keys=False) + "\n"
