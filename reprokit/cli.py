@@ -204,6 +204,13 @@ def cmd_distribute(args) -> int:
     return 1 if problems else 0
 
 
+def cmd_restate(args) -> int:
+    from reprokit import restate
+    changed = restate.restate(Path(args.expected), check=args.check, timing=Path(args.timing) if args.timing else None)
+    print("\n".join(changed) or "expected/ states what the ledger gives")
+    return 1 if args.check and changed else 0
+
+
 NUMBER = re.compile(r"\d[\d,]*\.?\d*")
 
 
@@ -347,6 +354,14 @@ def main(argv: list[str] | None = None) -> int:
                                                            "(default: a local cluster on this machine)")
     ds.add_argument("--workers", type=_positive, help="processes of the local cluster (default: one per core)")
     ds.set_defaults(fn=cmd_distribute)
+    rs = sub.add_parser("restate", parents=[common], help="write the ledger's verdicts into expected/ (the update workflow)",
+                        description="For every training claim, in every backend the ledger holds runs of, the verdict "
+                                    "its recorded runs give becomes what expected/ states (known_nonrepro, undecided, "
+                                    "reproduced blocks, with the numbers that decided it); comments and layout are "
+                                    "kept, and a stated reason stays while the verdict does. Like --snapshot-update.")
+    rs.add_argument("--check", action="store_true", help="only print what would change; exit 1 if anything would")
+    rs.add_argument("--timing", metavar="LAST_RUN", help="restate timing claims too, from a run's last-run file")
+    rs.set_defaults(fn=cmd_restate)
     nw = sub.add_parser("new", parents=[common], help="start the expectation file of a source document",
                         description="Writes expected/<document>.yaml with the document's name and title and, "
                                     "commented out, a claim's template and the document's lines that state numbers.")

@@ -68,7 +68,7 @@ def main(commit: str) -> None:
             before = was(old, claim.id, backend)
             if outcome is None or outcome.verdict.value == before:
                 continue
-            assert outcome.verdict is stated(claim, backend), f"{claim.id} [{backend}]: run tools/restate.py first"
+            assert outcome.verdict is stated(claim, backend), f"{claim.id} [{backend}]: run reprokit restate first"
             detail = outcome.detail if len(outcome.detail) < 220 else outcome.detail[:217] + "…"
             print(f"| `{claim.id}` | {backend} | {before} | **{outcome.verdict.value}** | {why(outcome)} | "
                   f"{detail.replace('|', '/')} |")

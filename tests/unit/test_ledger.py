@@ -31,7 +31,7 @@ DECIDED = list(_decided())
 def test_recorded_runs_give_the_stated_verdict(claim, backend, verdict, measured):
     stated = verdict_mod.stated(claim, backend).value
     assert verdict == stated, (f"{claim.id} [{backend}]: the ledger's full runs give '{verdict}' ({measured}), "
-                               f"expected/ states '{stated}': update expected/ (tools/restate.py) or rerun the full profile")
+                               f"expected/ states '{stated}': update expected/ (reprokit restate) or rerun the full profile")
 
 
 def test_readme_tables_are_generated_from_this_ledger(tmp_path):

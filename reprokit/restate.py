@@ -5,9 +5,9 @@ the numbers that decided it as ``measured``. Keras on JAX or torch states its ow
 is not reproduced, and ``reproduced`` where it reproduces what Keras on TensorFlow does not. A stated reason is kept while the verdict stays the
 same; a new one says what decided it. Prints every change. Comments and layout are kept.
 
-    python tools/restate.py            # rewrite expected/*.yaml
-    python tools/restate.py --check    # only print what would change (exit 1 if anything would)
-    python tools/restate.py --timing .reprokit/last-run.json   # timing claims too, from a run
+    reprokit restate            # rewrite expected/*.yaml
+    reprokit restate --check    # only print what would change (exit 1 if anything would)
+    reprokit restate --timing .reprokit/last-run.json   # timing claims too, from a run
 
 Timing claims are judged on a machine, not from the ledger: ``--timing`` restates them from the
 measured rounds a run recorded in its last-run file (run ``pytest tests/test_claims.py -m reprokit_time -p
@@ -17,9 +17,7 @@ verdict, as the test does.
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
 from pathlib import Path
 
 import yaml
@@ -130,26 +128,18 @@ def restate_file(path: Path) -> list[str]:
     return changes
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--expected", default="expected")
-    parser.add_argument("--check", action="store_true")
-    parser.add_argument("--timing", metavar="LAST_RUN", help="restate timing claims from this last-run file")
-    args = parser.parse_args(argv)
-    if args.timing:
+def restate(expected: Path, check: bool = False, timing: Path | None = None) -> list[str]:
+    """Restate every file of ``expected`` (with ``check``, leave them as they were); the changes,
+    one line each."""
+    if timing:
         import json
-        for o in json.loads(Path(args.timing).read_text())["outcomes"]:
+        for o in json.loads(Path(timing).read_text())["outcomes"]:
             if isinstance(o.get("measured"), dict) and all(isinstance(v, dict) and "ratios" in v for v in o["measured"].values()):
                 TIMED[(o["claim"], o["backend"])] = o["measured"]
     changed = []
-    for path in sorted(Path(args.expected).glob("*.yaml")):
+    for path in sorted(Path(expected).glob("*.yaml")):
         before = path.read_text()
         changed += restate_file(path)
-        if args.check:
+        if check:
             path.write_text(before)
-    print("\n".join(changed) or "expected/ states what the ledger gives")
-    return 1 if args.check and changed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return changed
