@@ -22,7 +22,8 @@ def test_a_saved_benchmark_run_goes_under_this_machines_folder(tmp_path):
                     "-p", "conftest", str(tmp_path / "test_tiny.py"),
                     "--benchmark-autosave", f"--benchmark-storage={storage}"],
                    cwd=tmp_path, check=True, capture_output=True, timeout=300,
-                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+                   env={**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")},
+                        "PYTHONPATH": str(ROOT)})  # an xdist worker's variables would disable pytest-benchmark
     (folder,) = storage.iterdir()
     assert folder.name.startswith(ledger.device().replace(", ", "-").replace(" ", "-"))
     (saved,) = folder.glob("*.json")

@@ -42,9 +42,9 @@ def test_the_device_is_part_of_a_runs_key_and_absent_on_the_cpu(monkeypatch):
     on_cpu = experiments.key(exp, "torch", 0)
     assert "device" not in on_cpu["env"]  # the keys recorded on the CPU stay valid
     monkeypatch.setenv("REPROKIT_DEVICE", "cuda:1")
-    on_gpu = experiments.key(exp, "keras-jax", 0)["env"]
-    assert on_gpu["device"] == "cuda:1" and {"gpu", "cuda_libraries"} <= set(on_gpu)
-    assert experiments.key(exp, "torch", 0) != on_cpu
+    on_gpu = experiments.key(exp, "torch", 0)
+    assert on_gpu["env"]["device"] == "cuda:1" and {"gpu", "cuda_libraries"} <= set(on_gpu["env"])
+    assert on_gpu != on_cpu
     monkeypatch.setenv("REPROKIT_DEVICE", "tpu")
     with pytest.raises(Exception, match="REPROKIT_DEVICE='tpu': give cpu, cuda or cuda:N"):
         settings.device()
