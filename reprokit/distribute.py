@@ -37,10 +37,7 @@ def plan(prefixes: list[str], backends: tuple[str, ...], seeds: list[int]) -> li
     """Every (experiment, backend, seed) of the experiments named (or prefixed) that the ledger
     does not hold as current."""
     from reprokit import experiments, ledger
-    names = [n for n in experiments.EXPERIMENTS if any(n == p or n.startswith(p) for p in prefixes)]
-    if not names:
-        raise ReprokitError(f"no experiment matches {' '.join(prefixes)}; see reprokit/experiments.py")
-    return [(n, b, s) for n in names for b in backends for s in seeds
+    return [(n, b, s) for n in experiments.matching(prefixes) for b in backends for s in seeds
             if ledger.status(experiments.get(n), b, s)[0] != "current"]
 
 

@@ -10,6 +10,7 @@ by training (and, in the full profile, recording the run in the ledger).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import platform
 import time
@@ -313,6 +314,14 @@ def learned(name: str, result: dict) -> bool:
     return result["test"]["accuracy"] >= get(name).data.learned_at
 
 
+def matching(prefixes: list[str]) -> list[str]:
+    """The experiments named, or whose names start with one of ``prefixes`` (e.g. ``index.``)."""
+    names = [n for n in EXPERIMENTS if any(n == p or n.startswith(p) for p in prefixes)]
+    if not names:
+        raise ReprokitError(f"no experiment matches {' '.join(prefixes)}; see reprokit/experiments.py")
+    return names
+
+
 def get(name: str) -> Experiment:
     if name not in EXPERIMENTS:
         raise ReprokitError(f"unknown experiment {name!r}; known: {', '.join(sorted(EXPERIMENTS))}")
@@ -357,6 +366,7 @@ def environment(backend: str) -> dict[str, str]:
     return env
 
 
+@functools.cache  # nvidia-smi is a subprocess; keys are computed for every seed looked up
 def _accelerator(device: str) -> dict[str, str]:
     """The GPU's model (``nvidia-smi``) and the CUDA libraries installed as distributions
     (``nvidia-*``: cuDNN, cuBLAS, ...), whose versions change a GPU run's numbers."""

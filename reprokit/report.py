@@ -35,11 +35,11 @@ def labelled(claim: claims_mod.Claim, backend: str, verdict: str) -> str:
 
 def rows(folder: Path) -> list[dict]:
     """Per claim, per backend the ledger holds runs of (``ledger.backends``): (verdict, evidence)."""
-    out = []
+    out, backends = [], ledger.backends()
     for claim in claims_mod.load(folder):
         row = {"id": claim.id, "kind": claim.kind, "document": claim.document, "quote": claim.quote,
                "expected": claim.expected}
-        for b in ledger.backends():
+        for b in backends:
             if not claim.applies_to(b):
                 row[b] = ("n/a", "")
             elif claim.experiments:
@@ -51,7 +51,7 @@ def rows(folder: Path) -> list[dict]:
 
 
 def markdown(folder: Path) -> str:
-    backends = ledger.backends()
+    backends = ledger.backends()  # the same list rows() reads
     lines = ["| claim | document value | " + " | ".join(f"{b}: what decided it | {b}" for b in backends) + " |",
              "|---|---|" + "---|---|" * len(backends)]
     by_id = {c.id: c for c in claims_mod.load(folder)}

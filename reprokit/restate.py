@@ -73,6 +73,7 @@ def _block(name: str, entries: dict) -> list[str]:
 
 def restate_file(path: Path) -> list[str]:
     claims = {c.id: c for c in load_file(path)}
+    backends = ledger.backends()  # keras first: the other Keras backends state what differs from it
     lines = path.read_text().split("\n")
     out, changes, i = [], [], 0
     while i < len(lines):
@@ -99,7 +100,7 @@ def restate_file(path: Path) -> list[str]:
             skip = False
             kept.append(line)
         states = {name: {} for name in BLOCKS}
-        for backend in ledger.backends():  # keras first: the other Keras backends state what differs from it
+        for backend in backends:
             if not claim.applies_to(backend):
                 continue
             new = new_state(claim, backend)

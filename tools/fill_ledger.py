@@ -16,26 +16,24 @@ import argparse
 import sys
 import time
 
-
-def _seeds(text: str) -> list[int]:
-    lo, _, hi = text.partition("-")
-    return list(range(int(lo), int(hi or lo) + 1))
+from reprokit.cli import _seed_range
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("prefixes", nargs="+", help="experiment names or name prefixes (e.g. binadd.)")
     parser.add_argument("--backend", required=True)
-    parser.add_argument("--seeds", type=_seeds, required=True, metavar="LO-HI")
+    parser.add_argument("--seeds", type=_seed_range, required=True, metavar="LO-HI")
     parser.add_argument("--group", type=int, default=20, metavar="N", help="seeds per block (default 20)")
     args = parser.parse_args(argv)
     from reprokit import experiments, ledger, settings
     from reprokit.errors import ReprokitError
     settings.PROFILE = "full"
     ledger.commit()  # the commit now, before anything trains
-    names = [n for n in experiments.EXPERIMENTS if any(n == p or n.startswith(p) for p in args.prefixes)]
-    if not names:
-        print(f"no experiment matches {args.prefixes}", file=sys.stderr)
+    try:
+        names = experiments.matching(args.prefixes)
+    except ReprokitError as error:
+        print(f"fill_ledger: {error}", file=sys.stderr)
         return 2
     for first in range(0, len(args.seeds), args.group):
         block = args.seeds[first:first + args.group]
