@@ -329,11 +329,6 @@ def get(name: str) -> Experiment:
     return EXPERIMENTS[name]
 
 
-# The revision of reprokit's torch training code where it changes a run's numbers (the port of
-# Keras's losses and optimizers): part of every torch run's key, so that a change retrains. 2: binary
-# cross-entropy of a sigmoid from its logits, as Keras on TensorFlow computes it (1: clipped).
-TORCH_PORT = "2"
-
 DISTRIBUTIONS = {"tensorflow": ("tensorflow-cpu", "tensorflow"), "jax": ("jax",), "torch": ("torch",)}
 
 
@@ -366,7 +361,6 @@ def environment(backend: str) -> dict[str, str]:
         env[framework] = _installed(*DISTRIBUTIONS[framework])
     else:
         env["torch"] = _installed("torch")
-        env["port"] = TORCH_PORT
     return env
 
 
