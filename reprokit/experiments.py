@@ -184,7 +184,7 @@ class Experiment:
     name: str
     model: str
     data: Data
-    optimizer: str  # Keras semantics: adam, rmsprop (Keras defaults besides the learning rate)
+    optimizer: str  # adam, rmsprop: the framework's defaults (below) besides the learning rate
     learning_rate: float
     epochs: int
     batch_size: int
@@ -193,11 +193,18 @@ class Experiment:
     quote: str = ""
     choices: str = ""  # what the document left open and how it was fixed here
     smoke: Smoke | None = None  # None: cheap enough to run at full fidelity in the quick profile
+    # The framework the document was written for: its defaults are part of the recipe. "keras":
+    # Keras's initializers, optimizers and losses (the torch backend ports them). "torch": torch's
+    # own modules, initialisation, torch.optim and losses; Keras backends start from weights drawn
+    # as torch draws them (models.torch_initial_weights) and train with Keras's optimizer.
+    framework: str = "keras"
 
     def recipe(self) -> dict:
         d = dataclasses.asdict(self)
         for k in ("quote", "choices", "smoke"):  # wording and the quick profile do not change a full run
             d.pop(k)
+        if d["framework"] == "keras":  # the default: absent, so the keys recorded before it stay valid
+            d.pop("framework")
         d["data_type"] = type(self.data).__name__
         return d
 
@@ -234,7 +241,7 @@ def _mnist(name: str, cell: str, units: int = 128, bidirectional: bool = False, 
                                       "NLL loss on log softmax, ADAM",
                       choices=choices or "validation each epoch on the MNIST test set, as the document's "
                                          "'Test accuracy for Epoch 5' reads",
-                      smoke=Smoke(MnistRows(train_samples=6400), 1, 0.12, 0.1))
+                      smoke=Smoke(MnistRows(train_samples=6400), 1, 0.12, 0.1), framework="torch")
 
 
 _INDEX = ("the document gives no data size, batch layout or K for the sweep. 'All the other hyperparameters "
@@ -246,6 +253,7 @@ _INDEX = ("the document gives no data size, batch layout or K for the sweep. 'Al
 def _index(cell: str, units: int, k: int = 3) -> Experiment:
     return Experiment(f"index.{cell}{units}" + (f".k{k}" if k != 3 else ""), models.index(cell, units).name,
                       IndexData(k), "adam", 1e-3, 30, 64, None, smoke=Smoke(IndexData(k, train_batches=300), 10, 0.15, 0.1),
+                      framework="torch",
                       quote="training the models for 30 epochs ... All the other hyperparameters were kept "
                             "the same. The training and test data were generated on the fly.",
                       choices=_INDEX)
@@ -253,14 +261,16 @@ def _index(cell: str, units: int, k: int = 3) -> Experiment:
 
 _BINADD = ("the document gives lr 0.01 and 7 epochs only ('As in the previous case' for the rest): Adam, "
            "batch 64 and the MNIST part's epoch of 60,000 samples (a fixed set of L-bit sums drawn from the "
-           "seed, plus one (0, 0) step for the carry); CE is binary cross-entropy on the sigmoid output; a "
-           "test sample counts as correct when every bit of its sum is")
+           "seed, plus one (0, 0) step for the carry); CE is binary cross-entropy on the sigmoid output (the "
+           "document's 'custom built' function is not shown: torch's own binary_cross_entropy, which "
+           "bounds each log at -100, in the torch column; Keras's in the Keras columns); a test sample "
+           "counts as correct when every bit of its sum is")
 
 
 def _binadd(units: int, length: int, loss: str) -> Experiment:
     return Experiment(f"binadd.h{units}.l{length}.{loss}", models.binadd(units).name,
                       BinaryAdditionData(length), "adam", 0.01, 7, 64, None,
-                      loss=None if loss == "ce" else "mse",
+                      loss=None if loss == "ce" else "mse", framework="torch",
                       quote="7 Epochs was used to train the models and a learning rate of 0.01 was used.",
                       choices=_BINADD)
 

@@ -77,6 +77,39 @@ class Model:
         return {"sigmoid": "binary_crossentropy", "log_softmax": "nll"}.get(head.activation, "mse")
 
 
+def torch_initial_weights(spec: Model, seed: int) -> list:
+    """Initial weights drawn as torch's own modules draw them, in Keras's layout, for Keras runs of
+    a document written for torch (``Experiment.framework``). torch draws every weight and both
+    biases of ``nn.RNN/LSTM/GRU`` from U(-1/sqrt(units), 1/sqrt(units)); ``nn.Linear`` and
+    ``nn.Conv1d`` their weight and bias from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (kaiming_uniform
+    with a = sqrt(5)); ``nn.Embedding`` N(0, 1). Keras's SimpleRNN and LSTM have one bias where torch
+    has two: it starts as their sum. Drawn with numpy from ``seed`` (no torch needed), so the
+    distribution is torch's and the draws are not."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    uniform = lambda bound, *shape: rng.uniform(-bound, bound, shape).astype("float32")  # noqa: E731
+    weights, features = [], spec.features
+    for layer in spec.layers:
+        if isinstance(layer, Embedding):
+            weights.append(rng.standard_normal((layer.input_dim, layer.output_dim)).astype("float32"))
+            features = layer.output_dim
+        elif isinstance(layer, Recurrent):
+            u, g, k = layer.units, layer.gates, layer.units ** -0.5
+            for _ in range(2 if layer.bidirectional else 1):
+                weights += [uniform(k, features, g * u), uniform(k, u, g * u)]
+                weights.append(uniform(k, 2, g * u) if layer.cell == "gru" else uniform(k, g * u) + uniform(k, g * u))
+            features = u * (2 if layer.bidirectional else 1)
+        elif isinstance(layer, Conv1D):
+            k = (features * layer.kernel_size) ** -0.5
+            weights += [uniform(k, layer.kernel_size, features, layer.filters), uniform(k, layer.filters)]
+            features = layer.filters
+        elif isinstance(layer, Dense):
+            k = features ** -0.5
+            weights += [uniform(k, features, layer.units), uniform(k, layer.units)]
+            features = layer.units
+    return weights
+
+
 def imdbq(cell: Cell = "simple", units: int = 5, length: int = 30) -> Model:
     """Documents 000/001: Embedding(2000, 50), one cell with RandomNormal(stddev=0.001), sigmoid."""
     return Model(f"imdbq.{cell}{units}.len{length}", length, None, (

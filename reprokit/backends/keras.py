@@ -264,6 +264,8 @@ def fit(spec: m.Model, exp, data, seed: int) -> tuple[dict, keras.Model]:
     """``model.fit`` with the experiment's recipe, then ``evaluate`` on the test set."""
     keras.utils.set_random_seed(seed)
     model = build(spec, seed)
+    if exp.framework == "torch":  # a document written for torch: its model starts as torch's would
+        model.set_weights(m.torch_initial_weights(spec, seed))
     compile(model, spec, exp.optimizer, exp.learning_rate, loss=exp.loss, steps_per_execution=STEPS_PER_EXECUTION)
     times: list[float] = []
 

@@ -5,7 +5,8 @@ Every weight carries a seed axis (``SeedDense``, ``SeedCell``) and each seed has
 ``keras.layers.Embedding``, so seed ``s`` only meets its own weights. What each seed keeps
 from its solo run (``keras.fit``):
 
-- its initial weights: the ones ``keras.build(spec, s)`` draws;
+- its initial weights: the ones ``keras.fit`` starts from (``keras.build(spec, s)``'s draw, or
+  ``models.torch_initial_weights`` for a document written for torch);
 - its batches, in the order its solo ``fit`` visits them: read from the same Keras/TensorFlow
   pipeline that ``fit(shuffle=True)`` builds after ``set_random_seed(s)`` (``fit_orders``), or from
   its ``Batches`` (the index task);
@@ -352,7 +353,8 @@ def fit_group(spec: m.Model, exp, datas: list, seeds: list[int]) -> list[tuple[d
     for seed in seeds:
         keras.utils.set_random_seed(seed)
         solos.append(solo.build(spec, seed))  # each seed's own initial draw
-    initial = [solo.get_weights(model) for model in solos]
+    initial = [m.torch_initial_weights(spec, seed) if exp.framework == "torch" else solo.get_weights(model)
+               for seed, model in zip(seeds, solos)]
     if datas[0].batches is not None:
         steps = max(x.shape[1] for d in datas for part in (d.batches, d.val, d.test) for x, _ in part)
         group, holders = build_group(spec, initial, steps, flags=True)

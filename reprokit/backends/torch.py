@@ -4,7 +4,9 @@
 what the Keras model does: SimpleRNN and LSTM carry one bias (torch's second bias, ``bias_hh``,
 becomes a zero buffer the fused kernel still reads), GRU keeps two (Keras's ``reset_after=True``
 is torch's formula) and only the gate order differs. ``parametrization="native"`` is plain torch
-with its default initialisation, as document 004 ran it.
+with its default initialisation. ``fit`` trains a document written for Keras with Keras's
+optimizers and losses, ported, and one written for torch (``Experiment.framework``) with torch's
+own modules, initialisation, ``torch.optim`` and losses, as document 004 ran it.
 """
 
 from __future__ import annotations
@@ -301,15 +303,22 @@ def forward(model: Network, x: np.ndarray) -> np.ndarray:
 predict = forward  # torch runs its forward pass as called (keras.predict: Keras's compiled one)
 
 
-def loss_fn(spec: m.Model, loss: str | None = None):
-    """The training loss: ``loss`` where an experiment names one, else the one the head implies."""
+def binary_crossentropy(p: torch.Tensor, y: torch.Tensor, framework: str = "keras") -> torch.Tensor:
+    """Per-element binary cross-entropy of probabilities ``p``. "keras": Keras's, probabilities
+    clipped to [1e-7, 1 - 1e-7] before the log. "torch": ``torch.nn.functional.binary_cross_entropy``,
+    which bounds each log at -100."""
+    if framework == "torch":
+        return nn.functional.binary_cross_entropy(p, y, reduction="none")
+    p = p.clamp(1e-7, 1 - 1e-7)
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p))
+
+
+def loss_fn(spec: m.Model, loss: str | None = None, framework: str = "keras"):
+    """The training loss: ``loss`` where an experiment names one, else the one the head implies;
+    binary cross-entropy in ``framework``'s formula (``binary_crossentropy``)."""
     name = loss or spec.loss
     if name == "binary_crossentropy":
-        # Keras clips probabilities to [eps, 1 - eps] (eps = 1e-7) before the log; so does this.
-        def bce(p, y):
-            p = p.clamp(1e-7, 1 - 1e-7)
-            return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
-        return bce
+        return lambda p, y: binary_crossentropy(p, y, framework).mean()
     if name == "nll":
         return lambda p, y: nn.functional.nll_loss(p.reshape(-1, p.shape[-1]), y.reshape(-1).long())
     return lambda p, y: nn.functional.mse_loss(p, y)
@@ -435,6 +444,18 @@ class KerasAdam(_KerasOptimizer):
 
 
 KERAS_OPTIMIZERS = {"adam": KerasAdam, "rmsprop": KerasRMSprop}
+TORCH_OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop}
+
+
+def optimizer(exp, params) -> torch.optim.Optimizer:
+    """The experiment's optimizer with its framework's defaults: Keras's, ported, or torch.optim's
+    (``params``: tensors, or param groups whose own ``lr_scale`` multiplies the learning rate)."""
+    table = TORCH_OPTIMIZERS if exp.framework == "torch" else KERAS_OPTIMIZERS
+    groups = [dict(g) for g in params] if isinstance(params, list) and params and isinstance(params[0], dict) \
+        else [{"params": list(params)}]
+    for g in groups:
+        g["lr"] = exp.learning_rate * g.pop("lr_scale", 1.0)
+    return table[exp.optimizer](groups, lr=exp.learning_rate)
 
 
 def _accuracy(pred: torch.Tensor, y: torch.Tensor, spec: m.Model) -> torch.Tensor:
@@ -450,10 +471,10 @@ def _target(pred: torch.Tensor, y: torch.Tensor, spec: m.Model) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(model: Network, batches, loss: str | None = None) -> dict:
+def evaluate(model: Network, batches, loss: str | None = None, framework: str = "keras") -> dict:
     """Sample-weighted mean loss and accuracy over ``batches`` of (x, y) tensors."""
     model.eval()
-    loss_fn_, total, correct, n = loss_fn(model.spec, loss), 0.0, 0.0, 0
+    loss_fn_, total, correct, n = loss_fn(model.spec, loss, framework), 0.0, 0.0, 0
     for xb, yb in batches:
         pred = model(xb)
         total += loss_fn_(pred, _target(pred, yb, model.spec)).item() * len(xb)
@@ -477,8 +498,8 @@ def fit(spec: m.Model, exp, data, seed: int) -> tuple[dict, Network]:
     (``data.batches``) are visited in a new order each epoch."""
     import time
 
-    model = build(spec, seed)
-    model.optimizer = KERAS_OPTIMIZERS[exp.optimizer](model.parameters(), lr=exp.learning_rate)
+    model = build(spec, seed, "native" if exp.framework == "torch" else "keras")
+    model.optimizer = optimizer(exp, model.parameters())
     gen = torch.Generator().manual_seed(seed)
     if data.batches is not None:
         train = _as_batches(data.batches, spec, exp.batch_size)
@@ -492,7 +513,7 @@ def fit(spec: m.Model, exp, data, seed: int) -> tuple[dict, Network]:
         x, y = _tensor(x, spec), _labels(y)
         val = _as_batches(tuple(val_arrays), spec, exp.batch_size)
     test = _as_batches(tuple(data.test) if isinstance(data.test, tuple) else data.test, spec, exp.batch_size)
-    loss_fn_ = loss_fn(spec, exp.loss)
+    loss_fn_ = loss_fn(spec, exp.loss, exp.framework)
     history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
     times = []
     for _ in range(exp.epochs):
@@ -513,14 +534,14 @@ def fit(spec: m.Model, exp, data, seed: int) -> tuple[dict, Network]:
             total += loss.item() * len(xb)
             correct += _accuracy(pred.detach(), yb, spec).item()
             n += len(xb)
-        v = evaluate(model, val, exp.loss)
+        v = evaluate(model, val, exp.loss, exp.framework)
         times.append(time.perf_counter() - t0)
         progress.epoch(len(times))
         history["loss"].append(total / n)
         history["accuracy"].append(correct / n)
         history["val_loss"].append(v["loss"])
         history["val_accuracy"].append(v["accuracy"])
-    return {"history": history, "test": evaluate(model, test, exp.loss), "epoch_s": times}, model
+    return {"history": history, "test": evaluate(model, test, exp.loss, exp.framework), "epoch_s": times}, model
 
 
 def input_gradients(model: Network, spec: m.Model, x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 Every weight carries a leading seed axis and every operation is batched over it (``bmm``, one
 gather per embedding table), so seed ``s`` only ever meets its own weights: its initial weights
-are the ones ``torch.build(spec, s)`` draws, its shuffle order the generator ``fit`` seeds with
+are the ones ``torch.build(spec, s)`` draws (in torch's own parametrization for a document
+written for torch: ``Group.summed_biases``), its shuffle order the generator ``fit`` seeds with
 ``s``, its data the data ``prepare(s)`` made, and its loss is its own batch mean. The losses of the
 group are summed before ``backward``, so each seed's gradient is its solo gradient; the optimizers
 are elementwise. What differs from the solo run is only the order of float32 sums inside the cell
@@ -117,6 +118,17 @@ class Group(nn.Module):
                     self.stacked.append(nn.Parameter(torch.as_tensor(np.stack(a)).clone().to(solo.DEVICE)))
             i += n
 
+    def summed_biases(self) -> list[nn.Parameter]:
+        """The biases of SimpleRNN and LSTM cores: one here, the sum of two in torch's own modules."""
+        out, i = [], 0
+        for layer in self.spec.layers:
+            n = {m.Embedding: 1, m.Recurrent: 3, m.Dense: 2}[type(layer)]
+            if isinstance(layer, m.Recurrent) and layer.cell != "gru":
+                _, index = self.layout[i + 2]
+                out.append(self.stacked[index])
+            i += n
+        return out
+
     def seed_weights(self, s: int) -> list[np.ndarray]:
         return [(self.tables[i + s] if kind == "table" else self.stacked[i][s]).detach().cpu().numpy().copy()
                 for kind, i in self.layout]
@@ -189,13 +201,12 @@ class Group(nn.Module):
         return torch.stack(outputs, 2)[torch.arange(s, device=h.device), :, lengths - 1]
 
 
-def _seed_losses(spec: m.Model, loss: str | None, pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def _seed_losses(spec: m.Model, loss: str | None, pred: torch.Tensor, y: torch.Tensor,
+                 framework: str = "keras") -> torch.Tensor:
     """(S,) each seed's batch loss, as ``torch.loss_fn`` computes it for one seed."""
     name = loss or spec.loss
     if name == "binary_crossentropy":
-        p = pred.clamp(1e-7, 1 - 1e-7)
-        y = y.reshape(p.shape)
-        return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).flatten(1).mean(1)
+        return solo.binary_crossentropy(pred, y.reshape(pred.shape).to(pred.dtype), framework).flatten(1).mean(1)
     if name == "nll":
         return -pred.gather(-1, y.long().unsqueeze(-1)).flatten(1).mean(1)
     return (pred - y.reshape(pred.shape)).pow(2).flatten(1).mean(1)
@@ -260,13 +271,13 @@ def _zeros(s: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _evaluate(group: Group, feed: Feed, batch_size: int, loss: str | None) -> list[dict]:
+def _evaluate(group: Group, feed: Feed, batch_size: int, loss: str | None, framework: str) -> list[dict]:
     group.eval()
     s = group.seeds
     total, correct, n = _zeros(s), _zeros(s), 0
     for xb, yb, lengths in feed.in_order(s, batch_size):
         pred = group(xb, lengths)
-        total += _seed_losses(group.spec, loss, pred, yb).double() * xb.shape[1]
+        total += _seed_losses(group.spec, loss, pred, yb, framework).double() * xb.shape[1]
         correct += _seed_correct(group.spec, pred, yb).double()
         n += xb.shape[1]
     return [{"loss": float(total[i]) / n, "accuracy": float(correct[i]) / n} for i in range(s)]
@@ -277,9 +288,15 @@ def fit_group(spec: m.Model, exp, datas: list, seeds: list[int]) -> list[tuple[d
     as one group. Returns, per seed, its result and a solo model holding its final weights."""
     if not supports(spec):
         raise ValueError(f"{spec.name}: the grouped trainer builds embedding, recurrent and dense layers only")
-    models = [solo.build(spec, seed) for seed in seeds]  # each seed's own initial draw
+    native = exp.framework == "torch"
+    models = [solo.build(spec, seed, "native" if native else "keras") for seed in seeds]  # each seed's own draw
     group = Group(spec, [solo.get_weights(model) for model in models])
-    optimizer = solo.KERAS_OPTIMIZERS[exp.optimizer](group.parameters(), lr=exp.learning_rate)
+    summed = group.summed_biases() if native else []
+    # torch's SimpleRNN and LSTM train two biases, b_ih and b_hh, that always receive the same
+    # gradient and so, from the same (zero) optimizer state, the same Adam or RMSprop step: their
+    # sum, the one bias the group holds, moves by twice that step, i.e. at twice the learning rate.
+    optimizer = solo.optimizer(exp, [{"params": [p for p in group.parameters() if all(p is not q for q in summed)]},
+                                     {"params": summed, "lr_scale": 2.0}])
     generators = [torch.Generator().manual_seed(seed) for seed in seeds]
     s = len(seeds)
     if datas[0].batches is not None:
@@ -311,13 +328,13 @@ def fit_group(spec: m.Model, exp, datas: list, seeds: list[int]) -> list[tuple[d
         for xb, yb, lengths in steps:
             optimizer.zero_grad()
             pred = group(xb, lengths)
-            losses = _seed_losses(spec, exp.loss, pred, yb)
+            losses = _seed_losses(spec, exp.loss, pred, yb, exp.framework)
             losses.sum().backward()  # d(sum)/d(seed s's weights) = seed s's own gradient
             optimizer.step()
             total += losses.detach().double() * xb.shape[1]
             correct += _seed_correct(spec, pred.detach(), yb).double()
             n += xb.shape[1]
-        validation = _evaluate(group, val, exp.batch_size, exp.loss)
+        validation = _evaluate(group, val, exp.batch_size, exp.loss, exp.framework)
         times.append(time.perf_counter() - t0)
         progress.epoch(len(times))
         for i in range(s):
@@ -325,7 +342,7 @@ def fit_group(spec: m.Model, exp, datas: list, seeds: list[int]) -> list[tuple[d
             history[i]["accuracy"].append(float(correct[i]) / n)
             history[i]["val_loss"].append(validation[i]["loss"])
             history[i]["val_accuracy"].append(validation[i]["accuracy"])
-    tested = _evaluate(group, test, exp.batch_size, exp.loss)
+    tested = _evaluate(group, test, exp.batch_size, exp.loss, exp.framework)
     out = []
     for i, model in enumerate(models):
         solo.set_weights(model, group.seed_weights(i))
