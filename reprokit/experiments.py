@@ -372,12 +372,12 @@ def environment(backend: str) -> dict[str, str]:
         env["torch"] = _installed("torch")
     device = settings.device()
     if device != "cpu":  # absent on the CPU, so the keys recorded there stay valid
-        env.update(device=device, **_accelerator(device))
+        env.update(device=device, **accelerator(device))
     return env
 
 
 @functools.cache  # nvidia-smi is a subprocess; keys are computed for every seed looked up
-def _accelerator(device: str) -> dict[str, str]:
+def accelerator(device: str) -> dict[str, str]:
     """The GPU's model (``nvidia-smi``) and the CUDA libraries installed as distributions
     (``nvidia-*``: cuDNN, cuBLAS, ...), whose versions change a GPU run's numbers."""
     import subprocess

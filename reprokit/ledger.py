@@ -54,8 +54,11 @@ def commit() -> str:
 
 
 def device() -> str:
-    """The processor the run used (a GPU, when torch sees one), for the record."""
+    """The processor the run used, for the record: the GPU the device option names, else the CPU."""
     import os
+    if (gpu := settings.device()) != "cpu":
+        from reprokit.experiments import accelerator
+        return f"{accelerator(gpu)['gpu']} ({gpu})"
     try:
         model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):

@@ -46,6 +46,14 @@ def _place(device: str) -> None:
     if device != "cpu" and index >= len(found):
         raise ReprokitError(f"device {device}: Keras on {backend} sees {len(found)} GPUs here; run on a machine "
                             f"with one and the framework's GPU build (extra gpu), or on cpu")
+    if device != "cpu":  # the recipes are float32: no TensorFloat-32 (10 mantissa bits) in matrix products
+        if backend == "tensorflow":
+            tf.config.experimental.enable_tensor_float_32_execution(False)
+        elif backend == "jax":
+            jax.config.update("jax_default_matmul_precision", "highest")
+        elif backend == "torch":
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
 
 
 _place(DEVICE)

@@ -30,6 +30,9 @@ if DEVICE.type == "cuda":
     if not torch.cuda.is_available() or (DEVICE.index or 0) >= torch.cuda.device_count():
         raise ReprokitError(f"device {DEVICE}: this torch ({torch.__version__}) sees {torch.cuda.device_count()} CUDA "
                             "devices; run on a machine with one and torch's CUDA build (extra gpu), or on cpu")
+    # the recipes are float32: no TensorFloat-32 (inputs rounded to 10 mantissa bits) in cuBLAS or cuDNN
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
     if settings.env_flag("REPROKIT_DETERMINISTIC", True):
         # same seed, same numbers on the GPU too: deterministic kernels (cuBLAS needs its workspace
         # fixed before its first call), no autotuned cuDNN algorithm choice

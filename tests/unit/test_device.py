@@ -71,3 +71,12 @@ def test_the_torch_model_batches_and_group_live_on_the_device(monkeypatch):
     assert {p.device.type for p in group.parameters()} == {"meta"}
     out = group(T._tensor(np.zeros((2, 3, 4, 10), "float32"), spec), torch.tensor([4, 3], device="meta"))
     assert out.device.type == "meta"
+
+
+def test_a_gpu_runs_record_names_the_gpu(monkeypatch):
+    from reprokit import ledger
+    monkeypatch.setattr(experiments, "accelerator", lambda device: {"gpu": "NVIDIA H200, 580.159.04"})
+    monkeypatch.setenv("REPROKIT_DEVICE", "cuda:1")
+    assert ledger.device() == "NVIDIA H200, 580.159.04 (cuda:1)"
+    monkeypatch.setenv("REPROKIT_DEVICE", "cpu")
+    assert "cores" in ledger.device()
