@@ -338,6 +338,12 @@ def get(name: str) -> Experiment:
     return EXPERIMENTS[name]
 
 
+# The revision of reprokit's torch port of Keras's training (losses, optimizers, fit loop) where it
+# changes a run's numbers: part of the key of every torch run of a document written for Keras, so
+# that a change retrains them. 2: binary cross-entropy of a sigmoid from its logits, as Keras on
+# TensorFlow computes it (1, no field: the probability clipped).
+TORCH_PORT = "2"
+
 DISTRIBUTIONS = {"tensorflow": ("tensorflow-cpu", "tensorflow"), "jax": ("jax",), "torch": ("torch",)}
 
 
@@ -459,7 +465,10 @@ def _classification(bk, model, test: tuple) -> dict:
 
 
 def key(exp: Experiment, backend: str, seed: int) -> dict:
-    return {"recipe": exp.recipe(), "seed": seed, "data": exp.data.digest(), "env": environment(backend)}
+    env = environment(backend)
+    if backend == "torch" and exp.framework == "keras":  # trained by reprokit's port of Keras
+        env["port"] = TORCH_PORT
+    return {"recipe": exp.recipe(), "seed": seed, "data": exp.data.digest(), "env": env}
 
 
 def run(name: str, backend: str, seed: int, smoke: bool = False) -> dict[str, Any]:

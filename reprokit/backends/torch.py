@@ -148,7 +148,15 @@ class Recurrent(nn.Module):
                                   for s in self.suffixes for n in ("weight_ih", "weight_hh"))
 
 
-ACTIVATIONS = {"linear": lambda x: x, "relu": torch.relu, "sigmoid": torch.sigmoid,
+def _sigmoid(z: torch.Tensor) -> torch.Tensor:
+    """``sigmoid(z)`` that keeps its logits, as Keras on TensorFlow does (``_keras_logits``): Keras's
+    binary cross-entropy of a sigmoid output is then computed from the logits (``loss_fn``)."""
+    p = torch.sigmoid(z)
+    p._keras_logits = z
+    return p
+
+
+ACTIVATIONS = {"linear": lambda x: x, "relu": torch.relu, "sigmoid": _sigmoid,
                "log_softmax": lambda x: torch.log_softmax(x, dim=-1)}
 
 
@@ -307,11 +315,15 @@ predict = forward  # torch runs its forward pass as called (keras.predict: Keras
 
 
 def binary_crossentropy(p: torch.Tensor, y: torch.Tensor, framework: str = "keras") -> torch.Tensor:
-    """Per-element binary cross-entropy of probabilities ``p``. "keras": Keras's, probabilities
-    clipped to [1e-7, 1 - 1e-7] before the log. "torch": ``torch.nn.functional.binary_cross_entropy``,
-    which bounds each log at -100."""
+    """Per-element binary cross-entropy of probabilities ``p``. "keras": Keras on TensorFlow's, which
+    computes from the logits of a sigmoid output (``_sigmoid``; ``sigmoid_cross_entropy_with_logits``:
+    a saturated wrong output keeps its gradient) and clips other probabilities to [1e-7, 1 - 1e-7].
+    "torch": ``torch.nn.functional.binary_cross_entropy``, which bounds each log at -100."""
     if framework == "torch":
         return nn.functional.binary_cross_entropy(p, y, reduction="none")
+    logits = getattr(p, "_keras_logits", None)
+    if logits is not None:
+        return nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none")
     p = p.clamp(1e-7, 1 - 1e-7)
     return -(y * torch.log(p) + (1 - y) * torch.log(1 - p))
 
