@@ -464,10 +464,16 @@ def _classification(bk, model, test: tuple) -> dict:
     return {"confusion": confusion.tolist(), "fixed_digits": {"index": first, "predicted": [int(pred[i]) for i in first]}}
 
 
+def port(exp: Experiment, backend: str) -> str | None:
+    """The port revision a run of ``exp`` in ``backend`` computes with: ``TORCH_PORT`` where
+    reprokit's port of Keras trains it (torch, a document written for Keras), else none."""
+    return TORCH_PORT if backend == "torch" and exp.framework == "keras" else None
+
+
 def key(exp: Experiment, backend: str, seed: int) -> dict:
     env = environment(backend)
-    if backend == "torch" and exp.framework == "keras":  # trained by reprokit's port of Keras
-        env["port"] = TORCH_PORT
+    if (revision := port(exp, backend)) is not None:
+        env["port"] = revision
     return {"recipe": exp.recipe(), "seed": seed, "data": exp.data.digest(), "env": env}
 
 

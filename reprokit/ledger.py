@@ -92,7 +92,10 @@ def lookup(exp, backend: str, seed: int, key: dict) -> dict | None:
 
 
 def status(exp, backend: str, seed: int) -> tuple[str, dict | None]:
-    """``("current", entry)``, ``("stale", entry)`` (recipe, seed or data changed) or ``("missing", None)``."""
+    """``("current", entry)``, ``("stale", entry)`` (recipe, seed, data or port revision changed:
+    the run is not what this code computes) or ``("missing", None)``. Library versions and threads
+    are not compared: a run recorded under other versions still counts as a draw of the recipe."""
+    from reprokit.experiments import port
     p = path(exp.name, backend, seed)
     if not p.exists():
         return "missing", None
@@ -101,7 +104,7 @@ def status(exp, backend: str, seed: int) -> tuple[str, dict | None]:
         return "corrupt", None
     k = entry["key"]
     same = k.get("recipe") == json.loads(json.dumps(exp.recipe())) and k.get("seed") == seed \
-        and k.get("data") == exp.data.digest()
+        and k.get("data") == exp.data.digest() and k.get("env", {}).get("port") == port(exp, backend)
     return ("current" if same else "stale"), entry
 
 

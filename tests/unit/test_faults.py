@@ -179,3 +179,19 @@ def test_retrain_ignores_the_ledger(dirs, monkeypatch):
         p.unlink()
     monkeypatch.setattr(settings, "RETRAIN", True)
     assert experiments.run(EXP, "torch", 0) == {"v": 2} and calls == [1, 1]
+
+
+def test_a_run_of_an_older_port_revision_is_stale(dirs, monkeypatch):
+    """A torch run of a Keras document recorded before the port's last change is not what this
+    code computes: stale (never a verdict's draw) and trained again by a full run."""
+    calls = []
+    monkeypatch.setattr(experiments, "train", lambda exp, b, s: calls.append(exp.name) or {"n": len(calls)})
+    exp = experiments.get("imdbq.adam5")
+    experiments.run(exp.name, "torch", 0)
+    assert ledger.status(exp, "torch", 0)[0] == "current"
+    monkeypatch.setattr(experiments, "TORCH_PORT", "3")
+    assert ledger.status(exp, "torch", 0)[0] == "stale"
+    experiments.run(exp.name, "torch", 0)
+    assert len(calls) == 2
+    experiments.run("binadd.h3.l3.ce", "torch", 0)  # a document written for torch: no port revision
+    assert ledger.status(experiments.get("binadd.h3.l3.ce"), "torch", 0)[0] == "current"
