@@ -1,7 +1,7 @@
 """Deciding one claim in one backend: measure it, then ask ``reprokit.verdict.judge``.
 
 A training claim is judged at the seed counts of ``verdict.LOOKS`` in turn (3, 5, 10, 20, up to
-its family's seed budget, ``experiments.SEED_BUDGET``) until it is decided. Its runs come from
+its experiments' seed budget, ``Experiment.seed_budget``) until it is decided. Its runs come from
 ``source``:
 
 - ``"train"``: the run cache, else the ledger, else training. The full profile goes up to the
@@ -31,8 +31,10 @@ def mode(claim: Claim, profile: str) -> str:
     """``"verdict"`` or ``"smoke"``."""
     if profile != "quick" or not claim.experiments:
         return "verdict"
-    from reprokit.experiments import get
-    return "smoke" if any(get(name).smoke for name in claim.experiments) else "verdict"
+    from reprokit.experiments import cheap, get
+    # an experiment that is not cheap trains only its smoke run here (none where it has none), and
+    # its verdict comes from the ledger's full runs
+    return "verdict" if all(cheap(get(name)) for name in claim.experiments) else "smoke"
 
 
 def recorded_seeds(names: list[str], backend: str) -> int:

@@ -108,7 +108,7 @@ FIELDS = {  # name: (type, required)
     "per_backend": (dict, False), "torch_native": (dict, False), "known_nonrepro": (dict, False),
     "undecided": (dict, False), "reproduced": (dict, False), "note": (str, False),
 }
-FILE_FIELDS = {"document", "transcriptions", "title", "claims", "choices"}
+FILE_FIELDS = {"document", "transcriptions", "title", "claims", "choices", "models", "experiments"}
 
 
 def load(folder: Path, documents: Path | None | object = MISSING) -> list[Claim]:
@@ -122,6 +122,9 @@ def load(folder: Path, documents: Path | None | object = MISSING) -> list[Claim]
     if documents is MISSING:
         from reprokit import settings
         documents = settings.documents_dir()
+    from reprokit import declarations, settings
+    for declared in dict.fromkeys([settings.EXPECTED_DIR, folder.resolve()]):
+        declarations.load(declared)  # the models and experiments first: the claims name them
     claims: list[Claim] = []
     problems: list[str] = []
     seen: dict[str, str] = {}
@@ -184,8 +187,9 @@ def load_file(path: Path, documents: Path | None = None) -> list[Claim]:
     return claims
 
 
-def _load_file(path: Path, documents: Path | None) -> tuple[list[Claim], list[str]]:
-    """The well-formed claims of one file, and every problem found in it."""
+def parse_file(path: Path) -> dict:
+    """One expectation file's YAML as a mapping (no duplicate keys); one ExpectationError if it is
+    not UTF-8, not YAML or not a mapping."""
     name = path.name
     try:
         text = path.read_bytes().decode("utf-8")
@@ -201,6 +205,13 @@ def _load_file(path: Path, documents: Path | None) -> tuple[list[Claim], list[st
     if not isinstance(doc, dict):
         raise ExpectationError(f"{name}: expected a mapping with 'document' and 'claims', "
                                f"found {'an empty file' if doc is None else type(doc).__name__}")
+    return doc
+
+
+def _load_file(path: Path, documents: Path | None) -> tuple[list[Claim], list[str]]:
+    """The well-formed claims of one file, and every problem found in it."""
+    name = path.name
+    doc = parse_file(path)
     problems = []
     unknown = set(doc) - FILE_FIELDS
     if unknown:
@@ -397,7 +408,7 @@ def _check_names(fail, args: dict) -> None:
             fail(f"args.{key}", f"must be a name, found {type(args[key]).__name__} {args[key]!r}")
     model = args.get("model")
     if isinstance(model, str) and model not in models:
-        fail("args.model", f"unknown model {model!r}; see reprokit/models.py for the defined ones")
+        fail("args.model", f"unknown model {model!r}; the documents' files declare models (models:)")
     layers = args.get("layers")
     if isinstance(layers, list) and isinstance(model, str) and model in models:
         count = len(models[model].layers)
@@ -409,7 +420,7 @@ def _check_names(fail, args: dict) -> None:
     names = experiments_named(args)
     for exp in names:
         if not isinstance(exp, str) or exp not in EXPERIMENTS:
-            fail("args", f"unknown experiment {exp!r}; see reprokit/experiments.py for the defined ones")
+            fail("args", f"unknown experiment {exp!r}; the documents' files declare experiments (experiments:)")
     pairs = args.get("pairs")
     if pairs is not None:
         from reprokit.verdict import RELATIONS
@@ -423,7 +434,7 @@ def _check_names(fail, args: dict) -> None:
             continue
         for n in pair:
             if n.partition(":")[0] not in models:
-                fail("args.ratios", f"unknown model {n.partition(':')[0]!r} in {pair!r}; see reprokit/models.py")
+                fail("args.ratios", f"unknown model {n.partition(':')[0]!r} in {pair!r}; the documents' files declare models")
     metrics = ([args["metric"]] if isinstance(args.get("metric"), str) else []) + \
         [m for m in args.get("metrics") or [] if isinstance(m, str)]
     epochs = min((EXPERIMENTS[e].epochs for e in names if e in EXPERIMENTS), default=None)

@@ -85,8 +85,9 @@ def _training_runs(claims, args) -> int:
             if not c.applies_to(b) or c.kind == "time":
                 continue
             for name in c.experiments:
-                if smoke and experiments.get(name).smoke:
-                    runs.add((name, "smoke", b, 0))  # one seed, more only if it does not learn
+                if smoke:  # its smoke run, if it has one; the verdict reads the ledger
+                    if experiments.get(name).smoke:
+                        runs.add((name, "smoke", b, 0))  # one seed, more only if it does not learn
                 else:
                     runs.update((name, "full", b, s) for s in range(seeds))
     return len(runs)
@@ -328,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
                         description="One (experiment, backend, seed) run, trained as the full profile trains it and "
                                     "recorded as one ledger entry: the job unit of a batch array (Slurm, a CI "
                                     "matrix). A run the ledger already holds is read back, not retrained.")
-    tr.add_argument("experiment", help="experiment name (see reprokit/experiments.py), e.g. index.gru10")
+    tr.add_argument("experiment", help="experiment name (declared in expected/*.yaml), e.g. index.gru10")
     tr.add_argument("backend", choices=list(BACKENDS))
     tr.add_argument("seed", type=int)
     tr.add_argument("--results", metavar="DIR", help="the ledger folder to record into (default: <project>/results); "
@@ -380,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     from reprokit import settings
     args.root = settings.find_root()  # the project, from any folder inside it
     settings.use_root(args.root)
-    args.expected = getattr(args, "expected", None) or str(args.root / "expected")
+    args.expected = str(settings.use_expected(args.expected) if getattr(args, "expected", None) else settings.EXPECTED_DIR)
     if hasattr(args, "last_run") and args.command == "report":
         args.last_run = args.last_run or str(args.root / ".reprokit" / "last-run.json")
     try:

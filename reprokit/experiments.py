@@ -15,6 +15,7 @@ import json
 import platform
 import time
 from dataclasses import dataclass
+from collections.abc import MutableMapping
 from typing import Any, ClassVar, Union
 
 import numpy as np
@@ -137,7 +138,7 @@ class BinaryAdditionData:
     every length 1..20 (a sample counts as correct when every bit of its sum is)."""
     learned_at: ClassVar[float] = 0.90  # a seed has learned when its test accuracy reaches this: bitwise test accuracy; chance 0.5
     length: int
-    train_samples: int = 60000  # MNIST's epoch size, see _BINADD
+    train_samples: int = 60000  # MNIST's epoch size (see the adder's choices in document 004's file)
     test_samples: int = 100
     test_lengths: int = 20
 
@@ -192,16 +193,21 @@ class Experiment:
     loss: str | None = None  # None: the loss the model's head implies (models.Model.loss)
     quote: str = ""
     choices: str = ""  # what the document left open and how it was fixed here
-    smoke: Smoke | None = None  # None: cheap enough to run at full fidelity in the quick profile
+    smoke: Smoke | None = None  # the quick profile's reduced run (None: see full_run_s)
     # The framework the document was written for: its defaults are part of the recipe. "keras":
     # Keras's initializers, optimizers and losses (the torch backend ports them). "torch": torch's
     # own modules, initialisation, torch.optim and losses; Keras backends start from weights drawn
     # as torch draws them (models.torch_initial_weights) and train with Keras's optimizer.
     framework: str = "keras"
+    # Seconds one full run takes on one CPU core, as stated (measured where the file says so). The
+    # quick profile trains an experiment with no smoke run whole only when this is at most
+    # CHEAP_FULL_RUN_S; unstated, it is not cheap: its verdict waits for the ledger's full runs.
+    full_run_s: float | None = None
+    seed_budget: int = 3  # the seeds a claim on this experiment may use here (README "Seeds")
 
     def recipe(self) -> dict:
         d = dataclasses.asdict(self)
-        for k in ("quote", "choices", "smoke"):  # wording and the quick profile do not change a full run
+        for k in ("quote", "choices", "smoke", "full_run_s", "seed_budget"):  # none changes a full run
             d.pop(k)
         if d["framework"] == "keras":  # the default: absent, so the keys recorded before it stay valid
             d.pop("framework")
@@ -214,99 +220,40 @@ class Experiment:
                                    epochs=self.smoke.epochs, smoke=None)
 
 
-def _imdbq(name: str, cell: str = "simple", units: int = 5, length: int = 30, optimizer: str = "rmsprop",
-           lr: float = 1e-4, epochs: int = 10, quote: str = "", choices: str = "", smoke: bool = False
-           ) -> Experiment:
-    # RMSprop at 1e-4 learns slowly: the smoke run keeps all the data and 3 of the 10 epochs.
-    s = Smoke(ImdbData(2000, length, "post", "post"), 3, 0.52, 0.5) if smoke else None
-    return Experiment(name, models.imdbq(cell, units, length).name, ImdbData(2000, length, "post", "post"),
-                      optimizer, lr, epochs, 64, 0.2, quote=quote, choices=choices, smoke=s)
+class _Declared(MutableMapping):
+    """Every experiment the documents' files declare (``reprokit.declarations``), read from
+    ``settings.EXPECTED_DIR`` at first use. A mapping: tests may patch an entry."""
+
+    def _data(self) -> dict[str, Experiment]:
+        from reprokit import declarations
+        return declarations.load(settings.EXPECTED_DIR).experiments
+
+    def __getitem__(self, name: str) -> Experiment:
+        return self._data()[name]
+
+    def __setitem__(self, name: str, exp: Experiment) -> None:
+        self._data()[name] = exp
+
+    def __delitem__(self, name: str) -> None:
+        del self._data()[name]
+
+    def __iter__(self):
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
 
 
-_HIDDEN = ("the notebook's step-13 loop runs after the length loop `for max_len in [50, 100, 150, 200]` "
-           "and never resets max_len, so the hidden sweep trains at length 200")
+EXPERIMENTS: MutableMapping[str, Experiment] = _Declared()
+
+# One full run on one core at most this long (stated in its file): the quick profile trains it whole.
+CHEAP_FULL_RUN_S = 120.0
 
 
-def _imdb500(variant: str) -> Experiment:
-    return Experiment(f"imdb500.{variant}", models.imdb500(variant).name, ImdbData(10000, 500), "adam", 1e-3,
-                      5, 64, None, quote="model.fit(x_train, y_train, epochs=5, batch_size=64, "
-                                         "validation_data=(x_test, y_test))",
-                      smoke=Smoke(ImdbData(10000, 500, train_samples=6000), 2, 0.56, 0.5))
-
-
-def _mnist(name: str, cell: str, units: int = 128, bidirectional: bool = False, l2: float = 0.0,
-           epochs: int = 5, choices: str = "") -> Experiment:
-    return Experiment(name, models.mnist(cell, units, bidirectional, l2).name, MnistRows(), "adam", 1e-3, epochs,
-                      64, None, quote="Learning Rate = 0.001, Batch Size = 64, Number of Epochs = 5, "
-                                      "NLL loss on log softmax, ADAM",
-                      choices=choices or "validation each epoch on the MNIST test set, as the document's "
-                                         "'Test accuracy for Epoch 5' reads",
-                      smoke=Smoke(MnistRows(train_samples=6400), 1, 0.12, 0.1), framework="torch")
-
-
-_INDEX = ("the document gives no data size, batch layout or K for the sweep. 'All the other hyperparameters "
-          "were kept the same' as the MNIST part: Adam 1e-3, batch 64 and its epoch of 60,000 samples (938 "
-          "batches of 64, a fixed set drawn from the seed); each batch one length drawn from 3..10 (no "
-          "padding: the final state is the sequence's own); K=3, the document's first example list")
-
-
-def _index(cell: str, units: int, k: int = 3) -> Experiment:
-    return Experiment(f"index.{cell}{units}" + (f".k{k}" if k != 3 else ""), models.index(cell, units).name,
-                      IndexData(k), "adam", 1e-3, 30, 64, None, smoke=Smoke(IndexData(k, train_batches=300), 10, 0.15, 0.1),
-                      framework="torch",
-                      quote="training the models for 30 epochs ... All the other hyperparameters were kept "
-                            "the same. The training and test data were generated on the fly.",
-                      choices=_INDEX)
-
-
-_BINADD = ("the document gives lr 0.01 and 7 epochs only ('As in the previous case' for the rest): Adam, "
-           "batch 64 and the MNIST part's epoch of 60,000 samples (a fixed set of L-bit sums drawn from the "
-           "seed, plus one (0, 0) step for the carry); CE is binary cross-entropy on the sigmoid output (the "
-           "document's 'custom built' function is not shown: torch's own binary_cross_entropy, which "
-           "bounds each log at -100, in the torch column; Keras's in the Keras columns); a test sample "
-           "counts as correct when every bit of its sum is")
-
-
-def _binadd(units: int, length: int, loss: str) -> Experiment:
-    return Experiment(f"binadd.h{units}.l{length}.{loss}", models.binadd(units).name,
-                      BinaryAdditionData(length), "adam", 0.01, 7, 64, None,
-                      loss=None if loss == "ce" else "mse", framework="torch",
-                      quote="7 Epochs was used to train the models and a learning rate of 0.01 was used.",
-                      choices=_BINADD)
-
-
-EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
-    _imdbq("imdbq.adam5", optimizer="adam", lr=1e-3, epochs=5,
-           quote="compile(optimizer='adam', ...) fit(x_train_padded, y_train, epochs=5, batch_size=64, validation_split=0.2)"),
-    _imdbq("imdbq.rmsprop10",
-           quote="RMSprop(learning_rate=0.0001) ... fit(x_train_padded, y_train, epochs=10, batch_size=64, validation_split=0.2)"),
-    _imdbq("imdbq.cells.lstm", cell="lstm", quote="build_and_evaluate_rnn('LSTM'): units=5, max_len=30, RMSprop(1e-4), 10 epochs"),
-    _imdbq("imdbq.cells.gru", cell="gru", quote="build_and_evaluate_rnn('GRU'): units=5, max_len=30, RMSprop(1e-4), 10 epochs"),
-    *[_imdbq(f"imdbq.len{n}", length=n, smoke=True,
-             quote=f"max_len = {n} ... RMSprop(1e-4), 10 epochs, batch 64, validation_split 0.2") for n in (50, 80, 100, 150, 200)],
-    *[_imdbq(f"imdbq.hidden{u}.len200", units=u, length=200, smoke=True, choices=_HIDDEN,
-             quote=f"SimpleRNN({u}) ... (step 13, hidden size sweep)") for u in (2, 10, 20)],
-    *[_imdb500(v) for v in ("basic", "stacked", "bidirectional", "hybrid")],
-    Experiment("stack4", "stack4", ImdbData(10000, 500), "rmsprop", 1e-3, 10, 128, 0.2,
-               quote="model.compile(optimizer='rmsprop', ...) model.fit(train_data, train_labels, epochs=10, "
-                     "batch_size=128, validation_split=0.2)",
-               # RMSprop at batch 128 needs ~300 steps to leave chance (the document's epoch 2)
-               smoke=Smoke(ImdbData(10000, 500, train_samples=25000), 2, 0.56, 0.5)),
-    _mnist("mnist.rnn128", "simple", epochs=10,
-           choices="10 epochs, not the stated 5: 'Test accuracy for Epoch 10 (Final Epoch) : 0.9719' and "
-                   "'LSTMs and GRUs outperform the RNN while they train for just half the number of Epochs'"),
-    _mnist("mnist.lstm128", "lstm"), _mnist("mnist.lstm64", "lstm", 64), _mnist("mnist.gru128", "gru"),
-    _mnist("mnist.bilstm128", "lstm", bidirectional=True),
-    _mnist("mnist.lstm128.l2", "lstm", l2=0.001),
-    *[_index(c, u) for c in ("simple", "lstm", "gru") for u in (2, 5, 10)],
-    _index("gru", 10, k=2),
-    *[_binadd(u, n, loss) for u, n in ((3, 3), (5, 3), (5, 7)) for loss in ("ce", "mse")],
-]}
-
-
-# Seeds per experiment that this CPU affords, per family (the first part of the name). The cheap
-# families are bound by per-step overhead; the expensive ones by arithmetic (README "Seeds").
-SEED_BUDGET = {"imdbq": 20, "index": 20, "binadd": 20, "imdb500": 3, "stack4": 3, "mnist": 3}
+def cheap(exp: Experiment) -> bool:
+    """Does the quick profile train this experiment at full fidelity? Only with no smoke run and a
+    stated cost within ``CHEAP_FULL_RUN_S``; an experiment of unknown cost is not cheap."""
+    return exp.smoke is None and exp.full_run_s is not None and exp.full_run_s <= CHEAP_FULL_RUN_S
 
 
 def family(name: str) -> str:
@@ -314,8 +261,8 @@ def family(name: str) -> str:
 
 
 def seed_budget(names: list[str]) -> int:
-    """The seeds a claim reading these experiments may use: the smallest of their families' budgets."""
-    return min(SEED_BUDGET[family(n)] for n in names)
+    """The seeds a claim reading these experiments may use: the smallest of their budgets."""
+    return min(get(n).seed_budget for n in names)
 
 
 def learned(name: str, result: dict) -> bool:
@@ -328,7 +275,8 @@ def matching(prefixes: list[str]) -> list[str]:
     """The experiments named, or whose names start with one of ``prefixes`` (e.g. ``index.``)."""
     names = [n for n in EXPERIMENTS if any(n == p or n.startswith(p) for p in prefixes)]
     if not names:
-        raise ReprokitError(f"no experiment matches {' '.join(prefixes)}; see reprokit/experiments.py")
+        raise ReprokitError(f"no experiment matches {' '.join(prefixes)}; the documents' files declare them "
+                            f"(experiments: in {settings.EXPECTED_DIR})")
     return names
 
 

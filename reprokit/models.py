@@ -1,6 +1,7 @@
-"""Backend-neutral descriptions of every model in the five documents.
+"""The vocabulary of backend-neutral model descriptions: layers and models as frozen dataclasses.
 
-A model is described once here, as frozen dataclasses, and built by each backend
+The models themselves are declared in the documents' files (``models:``, read by
+``reprokit.declarations``), each once, and built by each backend
 (``reprokit.backends.keras.build``, ``reprokit.backends.torch.build``). Weights travel between
 backends in Keras's layout: per layer, in order, the arrays ``keras.Model.get_weights()`` lists.
 """
@@ -110,61 +111,10 @@ def torch_initial_weights(spec: Model, seed: int) -> list:
     return weights
 
 
-def imdbq(cell: Cell = "simple", units: int = 5, length: int = 30) -> Model:
-    """Documents 000/001: Embedding(2000, 50), one cell with RandomNormal(stddev=0.001), sigmoid."""
-    return Model(f"imdbq.{cell}{units}.len{length}", length, None, (
-        Embedding(2000, 50), Recurrent(cell, units, kernel_stddev=0.001), Dense(1, "sigmoid")))
-
-
-def imdb500(variant: Literal["basic", "stacked", "bidirectional", "hybrid"]) -> Model:
-    """Document 002: Embedding(10000, 128) and SimpleRNN(64) at length 500, four variants."""
-    cores: dict[str, tuple[Layer, ...]] = {
-        "basic": (Recurrent("simple", 64),),
-        "stacked": (Recurrent("simple", 64, return_sequences=True), Recurrent("simple", 64)),
-        "bidirectional": (Recurrent("simple", 64, bidirectional=True),),
-        "hybrid": (Conv1D(64, 5, "relu"), MaxPooling1D(4), Recurrent("simple", 64)),
-    }
-    return Model(f"imdb500.{variant}", 500, None,
-                 (Embedding(10000, 128), *cores[variant], Dense(1, "sigmoid")))
-
-
-def stack4() -> Model:
-    """Document 003: Embedding(10000, 32), four SimpleRNN(32), sigmoid; built for any length."""
-    rnns = tuple(Recurrent("simple", 32, return_sequences=i < 3) for i in range(4))
-    return Model("stack4", None, None, (Embedding(10000, 32), *rnns, Dense(1, "sigmoid")))
-
-
-def mnist(cell: Cell, units: int = 128, bidirectional: bool = False, l2: float = 0.0) -> Model:
-    """Document 004: 28 rows of 28 pixels, one cell, Linear(h, 10) + LogSoftmax."""
-    name = f"mnist.{'bi' if bidirectional else ''}{cell}{units}{'.l2' if l2 else ''}"
-    return Model(name, 28, 28, (Recurrent(cell, units, bidirectional=bidirectional, l2=l2),
-                                Dense(10, "log_softmax", l2=l2)))
-
-
-def index(cell: Cell, units: int) -> Model:
-    """Document 004, digit at index K: one-hot digits (size 10), variable length, 10 classes."""
-    return Model(f"index.{cell}{units}", None, 10, (Recurrent(cell, units), Dense(10, "log_softmax")))
-
-
-def binadd(units: int) -> Model:
-    """Document 004, binary addition: LSTM(2, h) and a sigmoid sum bit at every step."""
-    return Model(f"binadd.lstm{units}", None, 2,
-                 (Recurrent("lstm", units, return_sequences=True), Dense(1, "sigmoid")))
-
-
 def catalogue() -> dict[str, Model]:
-    """Every distinct model architecture of the five documents, by name."""
-    models = [imdbq(c, 5) for c in ("simple", "lstm", "gru")]
-    models += [imdbq("simple", u) for u in (2, 10, 20)]
-    models += [imdbq("simple", 5, n) for n in (50, 80, 100, 150, 200)]
-    models += [imdbq("simple", u, 200) for u in (2, 10, 20)]  # the notebook's hidden sweep ran at 200
-    models += [imdb500(v) for v in ("basic", "stacked", "bidirectional", "hybrid")]
-    models += [stack4()]
-    models += [mnist("simple"), mnist("lstm"), mnist("lstm", 64), mnist("gru"),
-               mnist("lstm", bidirectional=True), mnist("lstm", l2=0.001)]
-    models += [index(c, u) for c in ("simple", "lstm", "gru") for u in (2, 5, 10)]
-    models += [binadd(3), binadd(5)]
-    return {m.name: m for m in models}
+    """Every model the documents' files declare (``reprokit.declarations``), by name."""
+    from reprokit import declarations, settings
+    return declarations.load(settings.EXPECTED_DIR).models
 
 
 def get(name: str) -> Model:

@@ -136,7 +136,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.setdefault("REPROKIT_RETRAIN_SINCE", str(time.time()))
     expected, last_run = option(config, "expected"), option(config, "last-run")
     state = State(option(config, "backend"), settings.PROFILE, settings.SEEDS,
-                  Path(expected).resolve() if expected else Path(config.rootpath) / "expected",
+                  settings.use_expected(expected) if expected else settings.EXPECTED_DIR,
                   Path(last_run).resolve() if last_run else Path(config.rootpath) / ".reprokit" / "last-run.json")
     config.stash[STATE] = state
     if not hasattr(config, "workerinput"):

@@ -74,11 +74,13 @@ def cost() -> str:
     seeds recorded per experiment (fewest-most) against the family's budget, and the minutes."""
     backends = ledger.backends()
     families: dict[str, dict[str, list]] = {}
+    budgets: dict[str, int] = {}
     for exp in experiments.EXPERIMENTS.values():
         fam = families.setdefault(experiments.family(exp.name), {b: [[], 0.0] for b in backends})
+        budgets[experiments.family(exp.name)] = max(budgets.get(experiments.family(exp.name), 0), exp.seed_budget)
         for b in backends:
             seeds = 0
-            for seed in range(experiments.SEED_BUDGET[experiments.family(exp.name)]):
+            for seed in range(exp.seed_budget):
                 state, entry = ledger.status(exp, b, seed)
                 if state != "current":
                     break
@@ -89,7 +91,7 @@ def cost() -> str:
              "|---|---|" + "---|---|" * len(backends)]
     total = {b: 0.0 for b in backends}
     for name, fam in families.items():
-        cells = [f"`{name}`", str(experiments.SEED_BUDGET[name])]
+        cells = [f"`{name}`", str(budgets[name])]
         for b in backends:
             got, secs = fam[b]
             total[b] += secs

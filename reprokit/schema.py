@@ -1,5 +1,6 @@
 """A JSON Schema of the expectation files, generated from the definitions the loader checks
-(``claims.FIELDS``, ``KINDS``, the comparisons, the measurements and their arguments, the backends),
+(``claims.FIELDS``, ``KINDS``, the comparisons, the measurements and their arguments, the backends;
+the models' and experiments' vocabulary: layer and data kinds and their dataclasses' fields),
 so that an editor validates a file as it is written. ``reprokit schema`` prints it; the committed
 copy (``docs/expectations.schema.json``) is tested to be what this generates.
 
@@ -22,6 +23,53 @@ def _type(typ: Any) -> dict:
     if isinstance(typ, tuple):  # (int, float)
         return {"type": "number"}
     return {"type": JSON_TYPES[typ]}
+
+
+def _hint(hint: Any) -> dict:
+    """The JSON Schema of a dataclass field's type hint (int, float, str, bool, Literal, Optional)."""
+    import types
+    import typing
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return {"anyOf": [_hint(a) if a is not type(None) else {"type": "null"} for a in args]}
+    if origin is typing.Literal:
+        return {"enum": list(args)}
+    return {"type": {int: "integer", float: "number", str: "string", bool: "boolean"}[hint]}
+
+
+def _fields(cls: type, special: dict[str, dict], skip: tuple[str, ...] = ()) -> dict:
+    """An object with the dataclass ``cls``'s fields (``special`` for fields that hold other declarations)."""
+    import dataclasses
+    import typing
+    hints = typing.get_type_hints(cls)
+    fields = [f for f in dataclasses.fields(cls) if f.init and f.name not in skip]
+    return {"type": "object", "additionalProperties": False,
+            "properties": {f.name: special.get(f.name) or _hint(hints[f.name]) for f in fields},
+            "required": [f.name for f in fields
+                         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]}
+
+
+def _kinds(kinds: dict[str, type]) -> dict:
+    """One of ``kinds``, named by the field ``kind``."""
+    options = []
+    for kind, cls in kinds.items():
+        option = _fields(cls, {})
+        option["properties"] = {"kind": {"const": kind}, **option["properties"]}
+        option["required"] = ["kind", *option["required"]]
+        options.append(option)
+    return {"oneOf": options}
+
+
+def declarations() -> dict[str, dict]:
+    """The ``$defs`` of models and experiments, from the vocabulary ``reprokit.declarations`` builds from."""
+    from reprokit import declarations as d
+    from reprokit import experiments, models
+    data = {"$ref": "#/$defs/data"}
+    layers = {"type": "array", "minItems": 1, "items": _kinds(d.LAYERS)}
+    smoke = {"anyOf": [_fields(experiments.Smoke, {"data": data}), {"type": "null"}]}
+    return {"data": _kinds(d.data_kinds()),
+            "model": _fields(models.Model, {"layers": layers}, skip=("name",)),
+            "experiment": _fields(experiments.Experiment, {"data": data, "smoke": smoke}, skip=("name",))}
 
 
 def schema() -> dict:
@@ -66,8 +114,10 @@ def schema() -> dict:
             "title": {"type": "string"},
             "choices": {},
             "claims": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/claim"}},
+            "models": {"type": "object", "additionalProperties": {"$ref": "#/$defs/model"}},
+            "experiments": {"type": "object", "additionalProperties": {"$ref": "#/$defs/experiment"}},
         },
-        "$defs": {"claim": claim},
+        "$defs": {"claim": claim, **declarations()},
     }
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from reprokit.errors import ReprokitError
 
 PROFILE = "quick"
-SEEDS: int | None = None  # None: each family's seed budget (experiments.SEED_BUDGET)
+SEEDS: int | None = None  # None: each experiment's seed budget (Experiment.seed_budget)
 RETRAIN = False  # True: train even where the ledger or the run cache already holds the run
 
 
@@ -48,14 +48,26 @@ def env_path(var: str, default: Path | None = None) -> Path | None:
 ROOT = find_root()
 CACHE_DIR = env_path("REPROKIT_CACHE_DIR", ROOT / ".reprokit-cache")  # runs trained here, for reuse
 RESULTS_DIR = env_path("REPROKIT_RESULTS_DIR", ROOT / "results")  # the committed ledger
+# The documents' files: their claims, models and experiments (``--expected DIR`` sets the variable,
+# so xdist workers and training jobs read the same declarations)
+EXPECTED_DIR = env_path("REPROKIT_EXPECTED_DIR", ROOT / "expected")
 
 
 def use_root(root: Path) -> None:
     """Resolve the default paths against ``root`` (the pytest plugin passes its rootdir)."""
-    global ROOT, CACHE_DIR, RESULTS_DIR
+    global ROOT, CACHE_DIR, RESULTS_DIR, EXPECTED_DIR
     ROOT = Path(root).resolve()
     CACHE_DIR = env_path("REPROKIT_CACHE_DIR", ROOT / ".reprokit-cache")
     RESULTS_DIR = env_path("REPROKIT_RESULTS_DIR", ROOT / "results")
+    EXPECTED_DIR = env_path("REPROKIT_EXPECTED_DIR", ROOT / "expected")
+
+
+def use_expected(folder: Path) -> Path:
+    """Read the documents' declarations from ``folder`` in this process and in the processes it starts."""
+    global EXPECTED_DIR
+    EXPECTED_DIR = Path(folder).resolve()
+    os.environ["REPROKIT_EXPECTED_DIR"] = str(EXPECTED_DIR)
+    return EXPECTED_DIR
 
 
 def documents_dir() -> Path:

@@ -10,3 +10,18 @@ def pytest_configure(config):
         for var in ("REPROKIT_THREADS", "TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
             os.environ.setdefault(var, threads)
         os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _project_declarations(monkeypatch):
+    """A test that points reprokit at another folder of documents (``--expected DIR`` sets
+    ``settings.EXPECTED_DIR`` and ``$REPROKIT_EXPECTED_DIR``) leaves the next test the project's."""
+    from reprokit import settings
+    monkeypatch.setattr(settings, "EXPECTED_DIR", settings.EXPECTED_DIR)
+    if "REPROKIT_EXPECTED_DIR" in os.environ:
+        monkeypatch.setenv("REPROKIT_EXPECTED_DIR", os.environ["REPROKIT_EXPECTED_DIR"])
+    else:
+        monkeypatch.delenv("REPROKIT_EXPECTED_DIR", raising=False)

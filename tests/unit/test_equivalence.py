@@ -91,6 +91,6 @@ def test_native_parametrization_computes_the_same_too(kt, name):
 
 def test_keras_form_counts_one_bias_native_two(kt):
     _, T = kt
-    spec = models.imdbq()
+    spec = models.get("imdbq.simple5.len30")
     assert T.param_counts(T.build(spec))[1] == 280
     assert T.param_counts(T.build(spec, parametrization="native"))[1] == 285

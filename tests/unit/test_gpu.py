@@ -11,8 +11,16 @@ from test_equivalence import batch
 
 from reprokit import models
 
-torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.fixture(scope="module")
+def torch():
+    """torch, on a machine where it sees a GPU (imported by the first test: collecting imports no framework)."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    return torch
+
 
 # float32 sums in another order (cuDNN's kernels against the CPU's), on the tensor's own scale as in
 # test_equivalence: outputs and loss to 1e-5. Gradients sum over up to 500 steps and 4 stacked
@@ -27,7 +35,7 @@ def _close(a: np.ndarray, b: np.ndarray, tol: float = TOL) -> bool:
 
 @pytest.mark.parametrize("parametrization", ["keras", "native"])
 @pytest.mark.parametrize("name", sorted(models.catalogue()))
-def test_the_gpu_computes_what_the_cpu_does(name, parametrization, monkeypatch):
+def test_the_gpu_computes_what_the_cpu_does(name, parametrization, monkeypatch, torch):
     from reprokit.backends import torch as T
     spec = models.get(name)
     x, y = batch(spec)

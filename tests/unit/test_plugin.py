@@ -30,6 +30,17 @@ CLAIMS = textwrap.dedent("""\
         known_nonrepro:
           keras: {measured: 328353, reason: "the document's number is wrong"}
           torch: {measured: 328353, reason: "the document's number is wrong"}
+    models:
+      stack4:
+        steps: null
+        features: null
+        layers:
+          - {kind: embedding, input_dim: 10000, output_dim: 32}
+          - {kind: recurrent, cell: simple, units: 32, return_sequences: true}
+          - {kind: recurrent, cell: simple, units: 32, return_sequences: true}
+          - {kind: recurrent, cell: simple, units: 32, return_sequences: true}
+          - {kind: recurrent, cell: simple, units: 32}
+          - {kind: dense, units: 1, activation: sigmoid}
     """)
 TEST = textwrap.dedent("""\
     import reprokit

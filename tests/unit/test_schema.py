@@ -72,7 +72,9 @@ def test_reprokit_new_starts_a_file_that_loads_once_it_holds_a_claim(tmp_path, m
         claims.load(expected, documents=docs)
     (expected / "005_demo.yaml").write_text(written.replace("claims:\n", "claims:\n" + (
         "  - id: demo.params.total\n    kind: params\n    quote: \"Total params: 12,345\"\n    measure: params\n"
-        "    args: {model: stack4}\n    expected: 12345\n    compare: equal\n"), 1))
+        "    args: {model: demo.lstm}\n    expected: 12345\n    compare: equal\n"), 1) + (
+        "models:\n  demo.lstm:\n    steps: 28\n    features: 28\n"
+        "    layers: [{kind: recurrent, cell: lstm, units: 8}, {kind: dense, units: 10, activation: log_softmax}]\n"))
     (claim,) = claims.load(expected, documents=docs)
     assert claim.id == "demo.params.total"
     assert cli.main(["new", "005_demo.txt", "--expected", str(expected)]) == 2  # never overwrites

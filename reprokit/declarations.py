@@ -1,0 +1,192 @@
+"""The models and experiments each document declares in its YAML file (``models:`` and
+``experiments:`` beside ``claims:``), built into the vocabulary's frozen dataclasses: layers in
+``reprokit.models``, data kinds, ``Smoke`` and ``Experiment`` in ``reprokit.experiments``. Python
+holds the vocabulary; the documents hold the instances.
+
+Checked at load, every problem of every file at once, each naming the file, the model or
+experiment, and the field. A model is written as its input and its layers::
+
+    models:
+      imdbq.simple5.len30:
+        steps: 30            # time steps; null: any length
+        features: null       # null: token ids (an embedding first); else the size of each step
+        layers:
+          - {kind: embedding, input_dim: 2000, output_dim: 50}
+          - {kind: recurrent, cell: simple, units: 5, kernel_stddev: 0.001}
+          - {kind: dense, units: 1, activation: sigmoid}
+
+and an experiment as its recipe (``Experiment``'s fields; ``data`` and ``smoke.data`` name their
+data kind the same way).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, Union
+
+from reprokit import models as m
+from reprokit.errors import ExpectationError
+
+LAYERS: dict[str, type] = {"embedding": m.Embedding, "recurrent": m.Recurrent, "conv1d": m.Conv1D,
+                           "max_pooling1d": m.MaxPooling1D, "dense": m.Dense}
+
+
+def data_kinds() -> dict[str, type]:
+    from reprokit import experiments as e
+    return {"imdb": e.ImdbData, "mnist_rows": e.MnistRows, "index_task": e.IndexData,
+            "binary_addition": e.BinaryAdditionData}
+
+
+def kind_of(obj: Any) -> str:
+    """The YAML ``kind`` of a layer or data instance."""
+    return next(k for k, cls in {**LAYERS, **data_kinds()}.items() if type(obj) is cls)
+
+
+@dataclasses.dataclass(frozen=True)
+class Declared:
+    models: dict[str, m.Model]
+    experiments: dict[str, Any]  # name -> experiments.Experiment
+
+
+class _Problems(list):
+    def add(self, where: str, field: str, what: str) -> None:
+        self.append(f"{where}: field {field}: {what}")
+
+
+def _scalar(hint: Any, value: Any, where: str, field: str, problems: _Problems) -> Any:
+    """``value`` checked against a field's type hint (int, float, str, bool, Literal, Optional)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        rest = [a for a in args if a is not type(None)]
+        return _scalar(rest[0] if len(rest) == 1 else Union[tuple(rest)], value, where, field, problems)
+    if origin is Literal:
+        if value not in args:
+            problems.add(where, field, f"{value!r} is not one of {', '.join(map(repr, args))}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            hint_text = " (write 1.0e-3, not 1e-3: YAML reads 1e-3 as text)" if isinstance(value, str) else ""
+            problems.add(where, field, f"{value!r} is not a number{hint_text}")
+            return value
+        return float(value)
+    if hint in (int, str, bool) and (not isinstance(value, hint) or (hint is int and isinstance(value, bool))):
+        problems.add(where, field, f"{value!r} is not {'a whole number' if hint is int else 'text' if hint is str else 'true or false'}")
+    return value
+
+
+def _build(cls: type, raw: Any, where: str, problems: _Problems, skip: tuple[str, ...] = (), **given: Any) -> Any:
+    """An instance of the dataclass ``cls`` from the mapping ``raw``: unknown, missing and
+    mistyped fields are problems; ``given`` fields come from elsewhere (a name from its key)."""
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: expected a mapping of {cls.__name__}'s fields, found {type(raw).__name__}")
+        return None
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init and f.name not in given}
+    for key in raw:
+        if key not in fields and key not in skip:
+            problems.add(where, key, f"unknown; {cls.__name__} takes {', '.join(fields)}")
+    kwargs, before = dict(given), len(problems)
+    for name, f in fields.items():
+        if name not in raw:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                problems.add(where, name, "required")
+            continue
+        value = raw[name]
+        if name == "data":
+            value = _tagged(data_kinds(), value, where, "data", problems)
+        elif name == "smoke":
+            value = None if value is None else _smoke(value, where, problems)
+        elif name == "layers":
+            if not isinstance(value, list) or not value:
+                problems.add(where, "layers", "a non-empty list of layers is required")
+                continue
+            value = tuple(_tagged(LAYERS, layer, where, f"layers[{i}]", problems) for i, layer in enumerate(value))
+        else:
+            value = _scalar(hints[name], value, where, name, problems)
+        kwargs[name] = value
+    if len(problems) > before:
+        return None
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        problems.append(f"{where}: {exc}")
+        return None
+
+
+def _tagged(kinds: dict[str, type], raw: Any, where: str, field: str, problems: _Problems) -> Any:
+    """One of ``kinds``, named by the mapping's ``kind``."""
+    if not isinstance(raw, dict) or raw.get("kind") not in kinds:
+        found = raw.get("kind") if isinstance(raw, dict) else raw
+        problems.add(where, field, f"{found!r}: give a mapping whose kind is one of {', '.join(kinds)}")
+        return None
+    return _build(kinds[raw["kind"]], raw, f"{where}: field {field} ({raw['kind']})", problems, skip=("kind",))
+
+
+def _smoke(raw: Any, where: str, problems: _Problems) -> Any:
+    from reprokit.experiments import Smoke
+    return _build(Smoke, raw, f"{where}: field smoke", problems)
+
+
+def _section(doc: dict, key: str, name: str, problems: _Problems) -> dict:
+    section = doc.get(key) or {}
+    if not isinstance(section, dict):
+        problems.append(f"{name}: field {key}: a mapping of names to declarations is required")
+        return {}
+    return section
+
+
+def declare(doc: dict, name: str, problems: list[str]) -> tuple[dict[str, m.Model], dict[str, Any]]:
+    """The models and experiments of one parsed file ``name``; their problems go to ``problems``."""
+    from reprokit.experiments import Experiment
+    found = _Problems()
+    models, experiments = {}, {}
+    for model, raw in _section(doc, "models", name, found).items():
+        built = _build(m.Model, raw, f"{name}: model {model}", found, name=str(model))
+        if built is not None:
+            models[str(model)] = built
+    for exp, raw in _section(doc, "experiments", name, found).items():
+        built = _build(Experiment, raw, f"{name}: experiment {exp}", found, name=str(exp))
+        if built is not None:
+            experiments[str(exp)] = built
+    problems += found
+    return models, experiments
+
+
+def load(folder: Path) -> Declared:
+    """Every model and experiment the ``*.yaml`` files of ``folder`` declare; one
+    ExpectationError lists every problem (a name declared twice, an experiment whose model no
+    file declares, a malformed field)."""
+    return _load(Path(folder).resolve())
+
+
+@functools.cache  # one registry per folder and process; tests may patch its dicts (monkeypatch.setitem)
+def _load(folder: Path) -> Declared:
+    from reprokit.claims import parse_file
+    problems: list[str] = []
+    declared: dict[str, dict] = {"model": {}, "experiment": {}}
+    files: dict[tuple[str, str], str] = {}  # (kind, name) -> the file that declares it
+    for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
+        try:
+            doc = parse_file(path)
+        except ExpectationError:
+            continue  # unreadable as a whole: the claims' loader reports it
+        for kind, found in zip(("model", "experiment"), declare(doc, path.name, problems)):
+            for name, value in found.items():
+                if (kind, name) in files:
+                    problems.append(f"{path.name}: {kind} {name}: declared twice (also in {files[kind, name]})")
+                    continue
+                declared[kind][name], files[kind, name] = value, path.name
+    models, experiments = declared["model"], declared["experiment"]
+    for name, exp in experiments.items():
+        if exp.model not in models:
+            problems.append(f"{files['experiment', name]}: experiment {name}: field model: {exp.model!r} is "
+                            f"declared in no file of {folder}")
+    if problems:
+        raise ExpectationError(*problems)
+    return Declared(models, experiments)
