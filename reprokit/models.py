@@ -73,9 +73,10 @@ class Model:
 
     @property
     def loss(self) -> str:
-        """The loss a head implies: binary cross-entropy for sigmoid, NLL for log-softmax."""
-        head = self.layers[-1]
-        return {"sigmoid": "binary_crossentropy", "log_softmax": "nll"}.get(head.activation, "mse")
+        """The loss a head implies: binary cross-entropy for sigmoid, NLL for log-softmax, else
+        (a linear head, or a model with no dense head, as a notebook's summary shows) MSE."""
+        activation = getattr(self.layers[-1], "activation", "linear")
+        return {"sigmoid": "binary_crossentropy", "log_softmax": "nll"}.get(activation, "mse")
 
 
 def torch_initial_weights(spec: Model, seed: int) -> list:

@@ -1,0 +1,50 @@
+"""A document added in YAML alone runs in every backend with no change to Python.
+
+``examples/chollet-rnn`` is the SimpleRNN part of a public notebook (Deep Learning with Python,
+6.2), written as a user would: the document's text and one file declaring its claims, its four
+models (new architectures) and its training recipe (a new one: RMSprop, 10 epochs, batch 128,
+validation split 0.2, length 500). Each backend runs its claims in its own pytest process, as a
+user runs them (`--expected`), with an empty ledger: the exact claims reproduce and the training
+claims pass their smoke run, the verdict waiting for full runs. The equivalence test, run on the
+same folder, covers its models without being told about them."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "chollet-rnn"
+NEEDS = {"keras": ("keras", "tensorflow"), "torch": ("torch",), "keras-torch": ("keras", "torch"),
+         "keras-jax": ("keras", "jax")}
+
+
+def _pytest(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    if not os.environ.get("REPROKIT_DATA_DIR"):
+        pytest.skip("needs the IMDB data: set REPROKIT_DATA_DIR")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}  # a session of its own
+    clean.update(REPROKIT_DOCUMENTS_DIR=str(EXAMPLE / "documents"), REPROKIT_CACHE_DIR=str(tmp_path / "cache"),
+                 REPROKIT_RESULTS_DIR=str(tmp_path / "results"), **env)
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q", *args],
+                          cwd=ROOT, env=clean, capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.parametrize("backend", list(NEEDS))
+def test_a_yaml_only_document_runs_in_every_backend(backend, tmp_path):
+    for module in NEEDS[backend]:
+        pytest.importorskip(module)
+    out = _pytest(["tests/test_claims.py", "--expected", str(EXAMPLE / "expected"), "--reprokit-backend", backend],
+                  tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    assert f"{backend}: 5 reproduced, 2 smoke passed (ledger pending)" in out.stdout, out.stdout[-2000:]
+
+
+def test_the_equivalence_test_covers_a_new_documents_models(tmp_path):
+    for module in ("keras", "tensorflow", "torch"):
+        pytest.importorskip(module)
+    out = _pytest(["tests/unit/test_equivalence.py", "-k", "chollet"], tmp_path,
+                  REPROKIT_EXPECTED_DIR=str(EXAMPLE / "expected"), KERAS_BACKEND="tensorflow")
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert "4 passed" in out.stdout  # its four declared models, Keras against torch
