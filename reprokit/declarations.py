@@ -162,16 +162,18 @@ def load(folder: Path) -> Declared:
     """Every model and experiment the ``*.yaml`` files of ``folder`` declare; one
     ExpectationError lists every problem (a name declared twice, an experiment whose model no
     file declares, a malformed field)."""
-    return _load(Path(folder).resolve())
+    folder = Path(folder).resolve()
+    paths = sorted(folder.glob("*.y*ml")) if folder.is_dir() else []
+    return _load(folder, tuple((p, p.stat().st_mtime_ns, p.stat().st_size) for p in paths))
 
 
-@functools.cache  # one registry per folder and process; tests may patch its dicts (monkeypatch.setitem)
-def _load(folder: Path) -> Declared:
+@functools.cache  # read again only when a file changes; tests may patch its dicts (monkeypatch.setitem)
+def _load(folder: Path, files_stamp: tuple) -> Declared:
     from reprokit.claims import parse_file
     problems: list[str] = []
     declared: dict[str, dict] = {"model": {}, "experiment": {}}
     files: dict[tuple[str, str], str] = {}  # (kind, name) -> the file that declares it
-    for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
+    for path, _, _ in files_stamp:
         try:
             doc = parse_file(path)
         except ExpectationError:

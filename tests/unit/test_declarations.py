@@ -81,7 +81,6 @@ def test_every_problem_at_once_with_its_file_name_and_field(folder):
         "005_demo.yaml: experiment demo.orphan: field model: 'demo.missing' is declared in no file",
     ]:
         assert line in text, text
-    declarations._load.cache_clear()
 
 
 def test_a_name_declared_twice_is_one_problem(folder):
@@ -97,12 +96,9 @@ def test_an_experiment_is_trained_whole_in_the_quick_profile_only_at_a_stated_lo
     assert not experiments.cheap(experiments.get("demo.adder"))  # no smoke run, no stated cost
     assert check.mode(acc, "quick") == "smoke"  # its verdict waits for the ledger; nothing trains whole
     _write(folder, GOOD.replace("batch_size: 64\n", "batch_size: 64\n    full_run_s: 20\n"))
-    declarations._load.cache_clear()
     assert experiments.cheap(experiments.get("demo.adder")) and check.mode(acc, "quick") == "verdict"
     _write(folder, GOOD.replace("batch_size: 64\n", "batch_size: 64\n    full_run_s: 600\n"))
-    declarations._load.cache_clear()
     assert not experiments.cheap(experiments.get("demo.adder"))
-    declarations._load.cache_clear()
 
 
 def test_the_five_documents_declare_every_model_and_experiment_once():

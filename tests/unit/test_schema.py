@@ -27,7 +27,8 @@ def validator():
     return jsonschema.Draft202012Validator(json.loads(COMMITTED.read_text()))
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "expected").glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((ROOT / "expected").glob("*.yaml")) + sorted(ROOT.glob("examples/*/expected/*.yaml")),
+                         ids=lambda p: p.name)
 def test_every_committed_file_validates(validator, path):
     errors = [e.message for e in validator.iter_errors(yaml.safe_load(path.read_text()))]
     assert not errors, errors[:3]
