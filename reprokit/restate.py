@@ -84,7 +84,7 @@ def restate_file(path: Path) -> list[str]:
             continue
         claim = claims[m.group(1)]
         j = i + 1
-        while j < len(lines) and not re.match(r"  (- id:|#)", lines[j]):
+        while j < len(lines) and not re.match(r"  (- id:|#)|\S", lines[j]):  # the next claim, or a top-level key
             j += 1
         segment = lines[i:j]
         trailing = []
