@@ -43,11 +43,13 @@ def _read(p: Path) -> dict | None:
 def commit() -> str:
     """The commit this process's code came from (first asked at the start of a full run, so a
     later commit in the same checkout does not relabel the runs), ``-dirty`` if tracked files
-    differed from it."""
+    other than the ledger's (``results/``) differed from it."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, timeout=10).stdout.strip()
+        out = subprocess.run(["git", "-C", str(settings.ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=10)
+        # the code's changes, not the ledger's: a fill in progress changes results/, not what trains
+        dirty = subprocess.run(["git", "-C", str(settings.ROOT), "status", "--porcelain", "--untracked-files=no",
+                                "--", ".", ":(exclude)results"], capture_output=True, text=True, timeout=10).stdout.strip()
         return out.stdout.strip() + ("-dirty" if dirty else "") if out.returncode == 0 else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
