@@ -21,7 +21,9 @@ def _project_declarations(monkeypatch):
     ``settings.EXPECTED_DIR`` and ``$REPROKIT_EXPECTED_DIR``) leaves the next test the project's."""
     from reprokit import settings
     monkeypatch.setattr(settings, "EXPECTED_DIR", settings.EXPECTED_DIR)
-    if "REPROKIT_EXPECTED_DIR" in os.environ:
-        monkeypatch.setenv("REPROKIT_EXPECTED_DIR", os.environ["REPROKIT_EXPECTED_DIR"])
+    before = os.environ.get("REPROKIT_EXPECTED_DIR")
+    yield
+    if before is None:
+        os.environ.pop("REPROKIT_EXPECTED_DIR", None)
     else:
-        monkeypatch.delenv("REPROKIT_EXPECTED_DIR", raising=False)
+        os.environ["REPROKIT_EXPECTED_DIR"] = before

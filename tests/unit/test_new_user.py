@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from declared import STACK4
 
 from reprokit import cli
 
@@ -36,7 +37,7 @@ CLAIMS = textwrap.dedent("""\
         args: {model: stack4, layers: total}
         expected: 328353
         compare: equal
-    """)
+    """) + STACK4
 TEST = textwrap.dedent("""\
     import os, time
     import reprokit

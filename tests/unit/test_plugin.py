@@ -6,6 +6,7 @@ import textwrap
 import time
 
 import pytest
+from declared import STACK4
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
@@ -30,18 +31,7 @@ CLAIMS = textwrap.dedent("""\
         known_nonrepro:
           keras: {measured: 328353, reason: "the document's number is wrong"}
           torch: {measured: 328353, reason: "the document's number is wrong"}
-    models:
-      stack4:
-        steps: null
-        features: null
-        layers:
-          - {kind: embedding, input_dim: 10000, output_dim: 32}
-          - {kind: recurrent, cell: simple, units: 32, return_sequences: true}
-          - {kind: recurrent, cell: simple, units: 32, return_sequences: true}
-          - {kind: recurrent, cell: simple, units: 32, return_sequences: true}
-          - {kind: recurrent, cell: simple, units: 32}
-          - {kind: dense, units: 1, activation: sigmoid}
-    """)
+    """) + STACK4
 TEST = textwrap.dedent("""\
     import reprokit
 
