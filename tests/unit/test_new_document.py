@@ -24,7 +24,8 @@ NEEDS = {"keras": ("keras", "tensorflow"), "torch": ("torch",), "keras-torch": (
 def _pytest(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     if not os.environ.get("REPROKIT_DATA_DIR"):
         pytest.skip("needs the IMDB data: set REPROKIT_DATA_DIR")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}  # a session of its own
+    # a session of its own: no xdist worker's variables, and each backend picks its Keras backend
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST") and k != "KERAS_BACKEND"}
     clean.update(REPROKIT_DOCUMENTS_DIR=str(EXAMPLE / "documents"), REPROKIT_CACHE_DIR=str(tmp_path / "cache"),
                  REPROKIT_RESULTS_DIR=str(tmp_path / "results"), **env)
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q", *args],
