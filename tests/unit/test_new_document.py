@@ -5,8 +5,8 @@
 models (new architectures) and its training recipe (a new one: RMSprop, 10 epochs, batch 128,
 validation split 0.2, length 500). Each backend runs its claims in its own pytest process, as a
 user runs them (`--expected`), with an empty ledger: the exact claims reproduce and the training
-claims pass their smoke run, the verdict waiting for full runs. The equivalence test, run on the
-same folder, covers its models without being told about them."""
+claims pass their smoke run, the verdict waiting for full runs. The equivalence test, pointed at
+the same folder, covers its models without being told about them."""
 
 import os
 import subprocess
@@ -17,8 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "chollet-rnn"
-NEEDS = {"keras": ("keras", "tensorflow"), "torch": ("torch",), "keras-torch": ("keras", "torch"),
-         "keras-jax": ("keras", "jax")}
+NEEDS = {"keras,torch": ("keras", "tensorflow", "torch"), "keras-torch": ("keras", "torch"),
+         "keras-jax": ("keras", "jax")}  # a Keras backend is fixed per process: one pytest run each
 
 
 def _pytest(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
@@ -32,20 +32,32 @@ def _pytest(args: list[str], tmp_path: Path, **env: str) -> subprocess.Completed
                           cwd=ROOT, env=clean, capture_output=True, text=True, timeout=900)
 
 
-@pytest.mark.parametrize("backend", list(NEEDS))
-def test_a_yaml_only_document_runs_in_every_backend(backend, tmp_path):
-    for module in NEEDS[backend]:
+@pytest.mark.parametrize("backends", list(NEEDS))
+def test_a_yaml_only_document_runs_in_every_backend(backends, tmp_path):
+    for module in NEEDS[backends]:
         pytest.importorskip(module)
-    out = _pytest(["tests/test_claims.py", "--expected", str(EXAMPLE / "expected"), "--reprokit-backend", backend],
+    out = _pytest(["tests/test_claims.py", "--expected", str(EXAMPLE / "expected"), "--reprokit-backend", backends],
                   tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
-    assert f"{backend}: 5 reproduced, 2 smoke passed (ledger pending)" in out.stdout, out.stdout[-2000:]
+    for backend in backends.split(","):
+        assert f"{backend}: 5 reproduced, 2 smoke passed (ledger pending)" in out.stdout, out.stdout[-2000:]
 
 
-def test_the_equivalence_test_covers_a_new_documents_models(tmp_path):
+def test_the_equivalence_test_covers_a_new_documents_models(monkeypatch):
+    """test_equivalence is parametrized by the declared catalogue: pointed at the example's folder,
+    it holds the example's four models, and each passes it."""
     for module in ("keras", "tensorflow", "torch"):
         pytest.importorskip(module)
-    out = _pytest(["tests/unit/test_equivalence.py", "-k", "chollet"], tmp_path,
-                  REPROKIT_EXPECTED_DIR=str(EXAMPLE / "expected"), KERAS_BACKEND="tensorflow")
-    assert out.returncode == 0, out.stdout[-3000:]
-    assert "4 passed" in out.stdout  # its four declared models, Keras against torch
+    if not os.environ.get("REPROKIT_DATA_DIR"):
+        pytest.skip("needs the IMDB data: set REPROKIT_DATA_DIR")
+    import test_equivalence
+
+    from reprokit import models, settings
+    from reprokit.backends import load
+    monkeypatch.setattr(settings, "EXPECTED_DIR", EXAMPLE / "expected")
+    names = sorted(models.catalogue())
+    assert names == ["chollet.embedding_rnn", "chollet.embedding_rnn4", "chollet.embedding_rnn_sequences",
+                     "chollet.simple_rnn"]
+    backends = (load("keras"), load("torch"))
+    for name in names:
+        test_equivalence.test_keras_and_torch_compute_the_same(backends, name)
