@@ -23,18 +23,23 @@ def torch():
 
 
 # float32 sums in another order (cuDNN's kernels against the CPU's), on the tensor's own scale as in
-# test_equivalence: outputs and loss to 1e-5. Gradients sum over up to 500 steps and 4 stacked
-# layers; first run on an H200 (2026-11-26, results/gpu/): 71 of the 72 cases within 1e-5, stack4's
-# (4 LSTMs, Keras's form) 1.26e-5 off. Gradients to 1e-4.
-TOL, TOL_GRADIENT = 1e-5, 1e-4
+# test_equivalence: 1e-5 for outputs, loss and gradients.
+TOL = 1e-5
+# Measured on the one H200 run (2026-11-26, results/gpu/): 71 of the 72 cases within 1e-5; this one's
+# gradients 1.26e-5 off (sums over 500 steps of 4 stacked layers). Kept as a known deviation, not
+# passed by a wider tolerance; non-strict, since another GPU's kernels may sum in another order.
+BEYOND_TOLERANCE = {("stack4", "keras"): "gradients 1.26e-5 off on an H200: float32 sums over 500 steps of 4 layers"}
 
 
-def _close(a: np.ndarray, b: np.ndarray, tol: float = TOL) -> bool:
-    return np.allclose(a, b, rtol=0, atol=tol * max(1.0, float(np.abs(a).max())))
+def _close(a: np.ndarray, b: np.ndarray) -> bool:
+    return np.allclose(a, b, rtol=0, atol=TOL * max(1.0, float(np.abs(a).max())))
 
 
-@pytest.mark.parametrize("parametrization", ["keras", "native"])
-@pytest.mark.parametrize("name", sorted(models.catalogue()))
+CASES = [pytest.param(name, p, marks=[pytest.mark.xfail(reason=BEYOND_TOLERANCE[name, p], strict=False)]
+                      if (name, p) in BEYOND_TOLERANCE else []) for name in sorted(models.catalogue()) for p in ("keras", "native")]
+
+
+@pytest.mark.parametrize("name, parametrization", CASES)
 def test_the_gpu_computes_what_the_cpu_does(name, parametrization, monkeypatch, torch):
     from reprokit.backends import torch as T
     spec = models.get(name)
@@ -50,5 +55,5 @@ def test_the_gpu_computes_what_the_cpu_does(name, parametrization, monkeypatch, 
     loss_gpu, grads_gpu = T.loss_and_gradients(model, spec, x, y)
     assert _close(out_cpu, out_gpu), np.abs(out_cpu - out_gpu).max()
     assert abs(loss_cpu - loss_gpu) <= TOL * max(1.0, abs(loss_cpu))
-    worst = [float(np.abs(a - b).max()) for a, b in zip(grads_cpu, grads_gpu) if not _close(a, b, TOL_GRADIENT)]
+    worst = [float(np.abs(a - b).max()) for a, b in zip(grads_cpu, grads_gpu) if not _close(a, b)]
     assert not worst, worst
