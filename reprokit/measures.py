@@ -339,22 +339,25 @@ def synthetic_batch(spec: models.Model, batch: int, length: int | None = None, s
 
 @measure("timing.ratios")
 def timing_ratios(backend: str, ratios: list[list[str]], batch: int, length: int | None = None,
-                  rounds: int = 15, warmup: int = 3, repeat: int = 1) -> dict:
+                  rounds: int = 15, warmup: int = 3, repeat: int = 1, framework: str = "keras") -> dict:
     """Same-run time ratios of training steps (forward, backward, optimizer update; Adam) on one
     batch of ``batch``. Each entry of ``ratios`` is ``[a, b]``, a model name optionally followed by
     ``:mse`` (or another loss). After ``warmup`` steps of each, ``rounds`` rounds time one step of
     every model in turn (interleaved, so drifts of the machine hit all alike); the ratio a/b of
     each round is taken and the median decides; q1 and q3 show its spread. ``repeat`` steps are
-    timed together where one step is too short for the clock (a few milliseconds)."""
+    timed together where one step is too short for the clock (a few milliseconds). ``framework``
+    is the one the document was written for (``Experiment.framework``): in torch, "torch" builds
+    torch's own modules and takes torch's binary cross-entropy of probabilities, as such a document's
+    code does."""
     import time
     bk = load(backend)
+    parametrization = "native" if backend == "torch" and framework == "torch" else "keras"
     names = list(dict.fromkeys(n for pair in ratios for n in pair))
     steps = {}
     for name in names:
         model, _, loss = name.partition(":")
-        spec = models.get(model)
-        built = bk.build(spec, 0)
-        bk.compile(built, spec, "adam", 1e-3, loss=loss or None)
+        _, spec, built = _build(backend, model, parametrization=parametrization)
+        bk.compile(built, spec, "adam", 1e-3, loss=loss or None, framework=framework)
         x, y = synthetic_batch(spec, batch, length)
         steps[name] = (built, x, y)
 

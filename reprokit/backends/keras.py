@@ -186,7 +186,9 @@ def _differentiate(model: keras.Model, spec: m.Model, x: np.ndarray, y: np.ndarr
 
 
 def compile(model: keras.Model, spec: m.Model, optimizer: str, learning_rate: float,
-            loss: str | None = None, steps_per_execution: int = 1, **kw) -> None:
+            loss: str | None = None, steps_per_execution: int = 1, framework: str = "keras", **kw) -> None:
+    """Keras's optimizer and loss; ``framework`` (the document's) changes nothing: Keras has one
+    formula per loss."""
     opt = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop,
            "sgd": keras.optimizers.SGD}[optimizer](learning_rate=learning_rate, **kw)
     model.compile(optimizer=opt, loss=_loss(spec, loss), metrics=["accuracy"],

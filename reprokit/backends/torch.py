@@ -346,7 +346,8 @@ def _loss(model: Network, x: np.ndarray, y: np.ndarray) -> torch.Tensor:
         if spec.loss != "nll" else _labels(y)
     if spec.loss != "nll" and target.shape != pred.shape:
         target = target.reshape(pred.shape)
-    return loss_fn(spec, getattr(model, "loss_name", None))(pred, target) + model.penalty()
+    loss = loss_fn(spec, getattr(model, "loss_name", None), getattr(model, "loss_framework", "keras"))
+    return loss(pred, target) + model.penalty()
 
 
 def loss_and_gradients(model: Network, spec: m.Model, x: np.ndarray, y: np.ndarray
@@ -364,10 +365,11 @@ def loss_and_gradients(model: Network, spec: m.Model, x: np.ndarray, y: np.ndarr
 
 
 def compile(model: Network, spec: m.Model, optimizer: str, learning_rate: float,
-            loss: str | None = None, **kw) -> None:
+            loss: str | None = None, framework: str = "keras", **kw) -> None:
+    """``train_step``'s optimizer and loss; binary cross-entropy in ``framework``'s formula."""
     cls = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}[optimizer]
     model.optimizer = cls(model.parameters(), lr=learning_rate, **kw)
-    model.loss_name = loss
+    model.loss_name, model.loss_framework = loss, framework
 
 
 def train_step(model: Network, x: np.ndarray, y: np.ndarray) -> float:

@@ -60,3 +60,22 @@ def test_logit_30_label_0_has_gradient_1_in_keras_formula_and_torch_bounds_its_l
     torch_form = T.binary_crossentropy(p, y, "torch")
     np.testing.assert_allclose(torch_form.numpy(), [100.0, 100.0, -np.log(0.7)], rtol=1e-6)
     np.testing.assert_allclose(torch_form.numpy(), torch.nn.functional.binary_cross_entropy(p, y, reduction="none"))
+
+
+@pytest.mark.parametrize("framework", ["keras", "torch"])
+def test_a_training_step_takes_the_formula_of_the_framework_it_was_compiled_for(framework):
+    """``compile(framework=...)`` is how ``timing.ratios`` times a torch document's own loss: a
+    saturated wrong output's step loss is |logit| in Keras's formula, 100 (torch's bound) in torch's."""
+    torch = pytest.importorskip("torch")
+    from reprokit.backends import torch as T
+    spec = models.get("binadd.lstm3")
+    model = T.build(spec, 0, "native")
+    with torch.no_grad():  # every output saturated: the head's logits are -1000 for any input
+        head = model.layers[-1]
+        for p in head.parameters():
+            p.zero_()
+        next(p for name, p in head.named_parameters() if name.endswith("bias")).fill_(-1000.0)
+    T.compile(model, spec, "sgd", 0.0, framework=framework)
+    x = np.zeros((2, 4, spec.features), "float32")
+    loss = T.train_step(model, x, np.ones((2, 4, 1), "float32"))
+    assert loss == pytest.approx({"keras": 1000.0, "torch": 100.0}[framework], rel=1e-5)
