@@ -163,7 +163,10 @@ def _prepare(config: pytest.Config) -> None:
     workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
     from reprokit import cache, settings
     if workers:  # share the cores: n workers with all threads each run many times slower
-        settings.limit_threads(max(1, (os.cpu_count() or 1) // int(workers)))
+        threads = max(1, (os.cpu_count() or 1) // int(workers))
+        settings.limit_threads(threads)
+        if os.environ.get("KERAS_BACKEND") == "jax":
+            settings.pin_cores(threads, int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:]))
     cache.check_writable(Path(settings.CACHE_DIR), cache.FIXES["cache"])
     cache.check_writable(state.last_run.parent, "pass --reprokit-last-run PATH in a writable folder")
     if state.profile == "full":

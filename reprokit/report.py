@@ -71,7 +71,7 @@ def markdown(folder: Path) -> str:
 
 def cost() -> str:
     """What the ledger's runs cost, from the wall times it records: per family and backend, the
-    seeds recorded per experiment (fewest-most) against the family's budget, and the minutes."""
+    seeds recorded per experiment (fewest-most) against the seed budget, and the minutes."""
     backends = ledger.backends()
     families: dict[str, dict[str, list]] = {}
     budgets: dict[str, int] = {}

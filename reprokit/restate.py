@@ -55,7 +55,7 @@ def new_state(claim: Claim, backend: str) -> tuple[Verdict, dict] | None:
         reason = (f"the {outcome.seeds} recorded seeds cannot decide it"
                   + (f"; about {outcome.needs_seeds} would" if outcome.needs_seeds
                      else "; more than 500 would" if outcome.needs_seeds is None and outcome.seeds >= 20 else "")
-                  + " (the family's seed budget on this CPU is reached or the ledger holds no more)")
+                  + " (the experiments' seed budget on this CPU is reached or the ledger holds no more)")
     else:
         reason = f"the recorded seeds' runs decide it: {outcome.detail}"
     return outcome.verdict, {"measured": outcome.summary(), "reason": reason}

@@ -104,6 +104,15 @@ def limit_threads(threads: int) -> None:
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 
+def pin_cores(threads: int, worker: int) -> None:
+    """Keep this process on its own ``threads`` cores (xdist worker ``worker``'s share). For Keras on
+    JAX: XLA's CPU pool takes a thread per schedulable core and reads no thread variable (jax issue
+    1539), so two workers would each run on both cores."""
+    cores = sorted(os.sched_getaffinity(0))
+    start = (worker * threads) % len(cores)
+    os.sched_setaffinity(0, cores[start:start + threads] or cores[:threads])
+
+
 def device() -> str:
     """The device trainings run on: ``$REPROKIT_DEVICE`` (set by ``--reprokit-device`` and
     inherited by xdist workers and jobs), ``cpu`` (the default), ``cuda`` or ``cuda:N``."""

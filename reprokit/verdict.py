@@ -363,7 +363,7 @@ def _combine(verdicts: list[Verdict]) -> Verdict:
 def judge(claim, backend: str, measured: Any, seeds: int | None = None, cap: int | None = None,
           learned: dict | None = None) -> Outcome:
     """The verdict of ``claim`` in ``backend`` on ``measured`` (from ``seeds`` seeds per experiment,
-    of at most ``cap`` the family's budget allows)."""
+    of at most ``cap``, the experiments' seed budget)."""
     from reprokit.compare import COMPARISONS
     margin = claim.tolerance or 0.0
     expected = claim.expected_for(backend)
@@ -376,7 +376,7 @@ def judge(claim, backend: str, measured: Any, seeds: int | None = None, cap: int
         k, n, shown, inside = globals()[claim.compare](measured, expected, margin)
         verdict, said, needs = _single_run_decision(k, n, what, inside)
         if verdict is Verdict.UNDECIDED and n >= cap:
-            said += f"; the family's budget is {cap} seeds"
+            said += f"; the seed budget is {cap}"
         return Outcome(verdict, "single run", f"{said}; {shown}", needs_seeds=needs, **extra)
     if claim.compare == "order":
         verdict, said, needs = order(measured, margin, cap)

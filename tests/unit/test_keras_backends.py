@@ -143,3 +143,12 @@ def test_rmsprop_on_an_embedding_differs_from_tensorflows_for_repeated_ids(backe
     assert np.max(difference[counts == 1]) <= 1e-6
     assert np.max(difference[counts > 1]) > 1e-5
     print(f"{backend}: rows of repeated ids differ by up to {np.max(difference[counts > 1]):.2e}")
+
+
+def test_an_xdist_worker_of_a_keras_jax_run_keeps_to_its_own_cores():
+    """XLA's CPU pool takes a thread per schedulable core and reads no thread variable, so each
+    worker of a keras-jax run is pinned to its share of the cores (``settings.pin_cores``)."""
+    cores = sorted(os.sched_getaffinity(0))
+    script = "import os; from reprokit import settings; settings.pin_cores(1, 1); print(sorted(os.sched_getaffinity(0)))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == [cores[1 % len(cores)]]
