@@ -27,3 +27,14 @@ def _project_declarations(monkeypatch):
         os.environ.pop("REPROKIT_EXPECTED_DIR", None)
     else:
         os.environ["REPROKIT_EXPECTED_DIR"] = before
+
+
+@pytest.fixture(scope="session")
+def keras_tf_and_torch():
+    """The Keras backend on TensorFlow and the torch backend, loaded by the first test that asks
+    (collection imports no framework); skipped where Keras runs on another backend."""
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("this compares against Keras on TensorFlow")
+    from reprokit.backends import load
+    return load("keras"), load("torch")

@@ -14,12 +14,8 @@ from reprokit import models
 
 
 @pytest.fixture(scope="module")
-def kt():
-    from reprokit.backends import load
-    keras = pytest.importorskip("keras")
-    if keras.backend.backend() != "tensorflow":
-        pytest.skip("this compares against Keras on TensorFlow")
-    return load("keras"), load("torch")
+def kt(keras_tf_and_torch):
+    return keras_tf_and_torch
 
 
 @pytest.mark.parametrize("scale", [1.0, 1e6], ids=["moderate", "saturated"])

@@ -19,12 +19,8 @@ STEPS = 5
 
 
 @pytest.fixture(scope="module")
-def kt():
-    from reprokit.backends import load
-    keras = pytest.importorskip("keras")
-    if keras.backend.backend() != "tensorflow":
-        pytest.skip("this compares against Keras on TensorFlow")
-    return load("keras"), load("torch")
+def kt(keras_tf_and_torch):
+    return keras_tf_and_torch
 
 
 def _train(kt, name: str, optimizer: str, lr: float, x, y, steps: int):
