@@ -66,6 +66,12 @@ def _device(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc).split("=", 1)[1]) from None
 
 
+def _threads(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a whole number >= 1")
+    return int(value)
+
+
 # name: (alias kept from before the prefix, or None; addoption's arguments). ``--profile`` is no
 # alias: pytest-profiling owns it.
 OPTIONS: dict[str, tuple[str | None, dict]] = {
@@ -78,6 +84,10 @@ OPTIONS: dict[str, tuple[str | None, dict]] = {
     "retrain": ("--retrain", dict(action="store_true",
                                   help="train every run again, even those the ledger (results/) or the run cache "
                                        "already holds (each once per session)")),
+    "threads": (None, dict(default=None, type=_threads, metavar="N",
+                           help="threads per framework in this process (default: all cores; one per core per "
+                                "xdist worker). The timing pass uses 1: a ratio then does not depend on how many "
+                                "cores are free (Keras runs a bidirectional layer's two directions in parallel)")),
     "device": (None, dict(default=None, type=_device, metavar="DEVICE",
                           help="where trainings run: cpu, cuda or cuda:N, in every backend (default: "
                                "$REPROKIT_DEVICE or cpu); part of each run's key")),
@@ -162,6 +172,8 @@ def _prepare(config: pytest.Config) -> None:
         os.environ["REPROKIT_DEVICE"] = device
     workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
     from reprokit import cache, settings
+    if option(config, "threads"):  # before any framework is imported: they read it once
+        settings.limit_threads(option(config, "threads"))
     if workers:  # share the cores: n workers with all threads each run many times slower
         threads = max(1, (os.cpu_count() or 1) // int(workers))
         settings.limit_threads(threads)

@@ -179,3 +179,10 @@ def test_collecting_reprokits_own_tests_imports_no_framework():
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     assert "HEAVY []" in out.stdout
+
+
+def test_a_thread_count_that_is_not_a_whole_number_is_one_line(pytester):
+    result = pytester.runpytest_subprocess("--reprokit-threads", "two")
+    assert result.ret != 0
+    result.stderr.fnmatch_lines(["*--reprokit-threads: 'two': give a whole number >= 1*"])
+    assert "Traceback" not in result.stderr.str()
