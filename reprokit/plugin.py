@@ -172,12 +172,12 @@ def _prepare(config: pytest.Config) -> None:
         os.environ["REPROKIT_DEVICE"] = device
     workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
     from reprokit import cache, settings
-    if option(config, "threads"):  # before any framework is imported: they read it once
-        settings.limit_threads(option(config, "threads"))
-    if workers:  # share the cores: n workers with all threads each run many times slower
-        threads = max(1, (os.cpu_count() or 1) // int(workers))
+    # before any framework is imported (they read it once); xdist workers share the cores: n workers
+    # with all threads each run many times slower
+    threads = option(config, "threads") or (max(1, (os.cpu_count() or 1) // int(workers)) if workers else None)
+    if threads:
         settings.limit_threads(threads)
-        if os.environ.get("KERAS_BACKEND") == "jax":
+        if os.environ.get("KERAS_BACKEND") == "jax":  # JAX reads no thread variable: pin instead
             settings.pin_cores(threads, int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:]))
     cache.check_writable(Path(settings.CACHE_DIR), cache.FIXES["cache"])
     cache.check_writable(state.last_run.parent, "pass --reprokit-last-run PATH in a writable folder")
