@@ -231,6 +231,20 @@ def test_a_time_ratio_is_decided_by_its_interval_over_rounds():
     assert outcome.verdict is Verdict.UNDECIDED and "interval" in outcome.detail
 
 
+def test_a_time_ratio_within_the_run_margin_of_a_bound_is_undecided():
+    """One run's rounds give a tight interval, but runs differ by more (TIMING_RUN_MARGIN): a ratio
+    of 1.02 measured to +-0.3% is undecided against "slower", 1.10 reproduced, 0.90 not."""
+    from reprokit.verdict import TIMING_RUN_MARGIN
+    q1 = _claim("ratio_in_range", {"a/b": {"q1": [1.0, math.inf]}}, kind="time", measure="timing.ratios")
+    rng = np.random.default_rng(2)
+    tight = 0.003 * rng.standard_normal(31)
+    assert TIMING_RUN_MARGIN == 0.05
+    assert judge(q1, "torch", _rounds(1.02 + tight)).verdict is Verdict.UNDECIDED
+    assert judge(q1, "torch", _rounds(0.98 + tight)).verdict is Verdict.UNDECIDED
+    assert judge(q1, "torch", _rounds(1.10 + tight)).verdict is Verdict.REPRODUCED
+    assert judge(q1, "torch", _rounds(0.90 + tight)).verdict is Verdict.NOT_REPRODUCED
+
+
 def test_the_quantile_interval_covers_as_stated():
     """Over 2,000 samples of 31 rounds, the 90% interval for the first quartile covers it >= 90%."""
     rng = np.random.default_rng(1)
