@@ -302,7 +302,7 @@ def timing(measured: dict, expected: dict) -> tuple[Verdict, str]:
         verdicts.append(v)
         said.append(f"{name}: {stat} of the ratio {r[stat]:.3f} ({level:.0%} interval [{a:.3f}, {b:.3f}] over "
                     f"{len(r['ratios'])} rounds; {r['a_ms']:.2f} ms vs {r['b_ms']:.2f} ms per step), stated "
-                    f"[{lo}, {hi}] -> {v.value}")
+                    f"[{lo}, {hi}], cleared by {TIMING_RUN_MARGIN:.0%} -> {v.value}")
     return _combine(verdicts), "; ".join(said)
 
 
