@@ -167,6 +167,16 @@ def value(run: dict, metric: str) -> Any:
     return run["history"][name][int(epoch) - 1 if epoch else -1]
 
 
+def value_range(metric: str, epochs: int) -> list[float] | None:
+    """The values ``metric`` can take in one run of ``epochs`` epochs (``None``: unbounded)."""
+    op, _, rest = metric.rpartition(":")
+    if op == "epochs_to":
+        return [1.0, epochs + 1.0]
+    if op == "argmax":
+        return [1.0, float(epochs)]
+    return [0.0, 1.0] if "accuracy" in rest else None
+
+
 def stats(values: list) -> dict:
     """Mean, sample standard deviation and n of the seeds' values (elementwise for lists)."""
     a = np.asarray(values, dtype=float)
@@ -232,7 +242,10 @@ def training_order(backend: str, metric: str, pairs: list[list[str]]) -> dict:
     """Seeds' statistics of ``metric`` for every experiment named in ``pairs``
     (``[a, relation, b]``); the ``order`` comparison decides the relations."""
     names = sorted({p[0] for p in pairs} | {p[2] for p in pairs})
+    from reprokit.experiments import get
     out = {name: stats([value(r, metric) for r in runs(name, backend)]) for name in names}
+    for name in names:
+        out[name]["range"] = value_range(metric, get(name).epochs)
     return {"stats": out, "pairs": pairs}
 
 
