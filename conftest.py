@@ -14,6 +14,35 @@ def pytest_configure(config):
         offline.block()
     if config.pluginmanager.hasplugin("benchmark"):
         _benchmarks_per_machine()
+        _first_run_on_a_machine(config)
+
+
+NOTHING_TO_COMPARE = pytest.StashKey[str]()
+
+
+def _first_run_on_a_machine(config) -> None:
+    """``--benchmark-compare`` (the latest saved run) with ``--benchmark-compare-fail`` on a machine
+    that has saved no run yet: pytest-benchmark would run every benchmark, then fail with a
+    UsageError traceback. Here the run goes on without comparing and says so in one line (the
+    report header); with ``--benchmark-autosave`` it becomes the baseline the next run compares to."""
+    from pathlib import Path
+
+    from pytest_benchmark import session
+    storage = config.getoption("benchmark_storage")
+    if config.getoption("benchmark_compare") is not True or "://" in storage and not storage.startswith("file://"):
+        return
+    folder = Path(storage.removeprefix("file://")) / session.get_machine_id()
+    if any(folder.glob("*.json")):
+        return
+    config.option.benchmark_compare = []
+    config.option.benchmark_compare_fail = []
+    config.stash[NOTHING_TO_COMPARE] = (
+        f"benchmarks: no saved run for this machine in {folder}: nothing to compare"
+        + ("; this run, saved, is the baseline the next one compares to" if config.getoption("benchmark_autosave") else ""))
+
+
+def pytest_report_header(config):
+    return config.stash.get(NOTHING_TO_COMPARE, None)
 
 
 def _benchmarks_per_machine() -> None:

@@ -181,7 +181,7 @@ def _differentiate(model: keras.Model, spec: m.Model, x: np.ndarray, y: np.ndarr
         loss.backward()
         weights = [v.value.grad.detach().cpu().numpy() if v.value.grad is not None else np.zeros(v.shape, "float32")
                    for v in model.trainable_variables]
-        return float(loss), weights, xt.grad.detach().cpu().numpy() if wrt_input else None
+        return float(loss.detach()), weights, xt.grad.detach().cpu().numpy() if wrt_input else None
     raise ReprokitError(f"gradients are implemented for Keras on tensorflow, jax and torch, not on {backend}")
 
 

@@ -69,8 +69,9 @@ SCRIPT = textwrap.dedent("""
 
 def _run(backend: str, weights: Path) -> dict:
     env = {**os.environ, "KERAS_BACKEND": backend, "REPROKIT_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", SCRIPT, str(ROOT), str(weights)], capture_output=True, text=True,
-                         env=env, timeout=600)
+    # a torch warning on every gradient of Keras on torch (float() of a loss that requires grad) is an error
+    out = subprocess.run([sys.executable, "-W", "error:Converting a tensor with requires_grad:UserWarning", "-c", SCRIPT,
+                          str(ROOT), str(weights)], capture_output=True, text=True, env=env, timeout=600)
     line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT")), None)
     assert line, out.stdout[-2000:] + out.stderr[-3000:]
     return json.loads(line[len("RESULT"):])
