@@ -240,9 +240,10 @@ def training_trend(backend: str, experiments: list[str], metric: str) -> dict:
 @measure("training.order")
 def training_order(backend: str, metric: str, pairs: list[list[str]]) -> dict:
     """Seeds' statistics of ``metric`` for every experiment named in ``pairs``
-    (``[a, relation, b]``); the ``order`` comparison decides the relations."""
-    names = sorted({p[0] for p in pairs} | {p[2] for p in pairs})
+    (``[a, relation, b]``), with the values the metric can take; the ``order`` comparison decides
+    the relations."""
     from reprokit.experiments import get
+    names = sorted({p[0] for p in pairs} | {p[2] for p in pairs})
     out = {name: stats([value(r, metric) for r in runs(name, backend)]) for name in names}
     for name in names:
         out[name]["range"] = value_range(metric, get(name).epochs)

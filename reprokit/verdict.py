@@ -11,8 +11,10 @@ Each kind of claim is asked its own question (README "How a verdict is decided")
   ALPHA of the time, whatever that distribution), "reproduced" as soon as no later seed could make
   p that small, "undecided" before;
 - **a statement about the recipe** (``order``, ``trend``) compares typical outcomes: a Welch
-  t interval for a difference of means, a bootstrap interval for a trend, at a level split over
-  the family's looks and the claim's pairs (Bonferroni), against the claim's practical margin;
+  t interval for a difference of means (an experiment whose seeds all agree: bounded by how often
+  an unseen run could differ, ``difference_interval``), a bootstrap interval for a trend, at a
+  level split over the family's looks and the claim's pairs (Bonferroni), against the claim's
+  practical margin;
 - every other comparison is exact (counts, shapes, a measured time ratio): reproduced or not.
 """
 
@@ -203,8 +205,9 @@ def difference_interval(a: np.ndarray, b: np.ndarray, level: float,
 
     An arm whose seeds all agree shows no spread, which is no evidence of none: a run at a
     ceiling that fails now and then (torch's index.gru5: 18 of 20 seeds at 1.0, 2 at 0.83) shows
-    none in 3 seeds most of the time, and a zero-width interval then decided wrongly in 64% of
-    3-seed draws from the ledger's own runs. Such an arm's mean is bounded instead by how often a
+    none in 3 seeds most of the time, and a zero-width interval then called a false '>=' reproduced
+    in 70% of draws from the ledger's own runs (tools/order_calibration.py). Such an arm's mean is
+    bounded instead by how often a
     different run could go unseen in n seeds (binomial: at most 1 - miss^(1/n) of runs, at the
     arm's share of the miss) times how far such a run can go (its ``ranges`` entry, the metric's
     possible values; ``None``: unbounded); the other arm then gets a one-sample t interval, cut to
