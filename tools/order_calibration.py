@@ -50,14 +50,11 @@ def main() -> None:
                     d = float(pop[a].mean() - pop[b].mean())
                     right_r, right_n = holds(rel, d, margin)
                     decided = wrong = 0
+                    # one pair's interval at the claim's own level (all its pairs share it)
+                    level = 1 - 2 * verdict.ALPHA / (len(verdict.looks_for(cap)) * len(pairs))
                     for _ in range(args.simulations):
                         xa, xb = rng.choice(pop[a], 20), rng.choice(pop[b], 20)
                         for n in verdict.looks_for(cap):
-                            m = {"pairs": [[a, rel, b]], "stats": {
-                                a: {"values": xa[:n].tolist(), "range": ranges[a]},
-                                b: {"values": xb[:n].tolist(), "range": ranges[b]}}}
-                            # one pair's interval at the claim's own level (all its pairs share it)
-                            level = 1 - 2 * verdict.ALPHA / (len(verdict.looks_for(cap)) * len(pairs))
                             lo, hi = verdict.difference_interval(xa[:n], xb[:n], level, (ranges[a], ranges[b]))
                             v = verdict._relation(rel, lo, hi, margin)
                             if v is not Verdict.UNDECIDED:
