@@ -207,11 +207,10 @@ def difference_interval(a: np.ndarray, b: np.ndarray, level: float,
     ceiling that fails now and then (torch's index.gru5: 18 of 20 seeds at 1.0, 2 at 0.83) shows
     none in 3 seeds most of the time, and a zero-width interval then called a false '>=' reproduced
     in 70% of draws from the ledger's own runs (tools/order_calibration.py). Such an arm's mean is
-    bounded instead by how often a
-    different run could go unseen in n seeds (binomial: at most 1 - miss^(1/n) of runs, at the
-    arm's share of the miss) times how far such a run can go (its ``ranges`` entry, the metric's
-    possible values; ``None``: unbounded); the other arm then gets a one-sample t interval, cut to
-    its range."""
+    bounded instead by how often a different run could go unseen in n seeds (binomial: at most
+    1 - miss^(1/n) of runs, at the arm's share of the miss) times how far such a run can go (its
+    ``ranges`` entry, the metric's possible values; ``None``: unbounded); the other arm then gets a
+    one-sample t interval, cut to its range."""
     from scipy import stats
     if len(a) < 2 or len(b) < 2:
         return -math.inf, math.inf
@@ -239,11 +238,17 @@ def difference_interval(a: np.ndarray, b: np.ndarray, level: float,
     return float(lo_a - hi_b), float(hi_a - lo_b)
 
 
-def _relation(rel: str, lo: float, hi: float, margin: float) -> Verdict:
-    """The verdict of one relation from the interval of a - b."""
+def relation_tests(rel: str, lo: float, hi: float, margin: float) -> tuple[bool, bool]:
+    """(shown to hold, shown not to hold) for one relation, from the interval of a - b; at a point
+    (lo = hi) it says which verdicts a known difference makes right (tools/order_calibration.py)."""
     # a strict relation needs the whole interval beyond 0; the others hold at their bound (ties)
-    yes, no = {">": (lo > 0, hi < margin), "<": (hi < 0, lo > -margin), ">=": (lo >= -margin, hi < -margin),
-               "!>": (hi <= margin, lo > margin), "~": (-margin <= lo and hi <= margin, lo > margin or hi < -margin)}[rel]
+    return {">": (lo > 0, hi < margin), "<": (hi < 0, lo > -margin), ">=": (lo >= -margin, hi < -margin),
+            "!>": (hi <= margin, lo > margin), "~": (-margin <= lo and hi <= margin, lo > margin or hi < -margin)}[rel]
+
+
+def relation(rel: str, lo: float, hi: float, margin: float) -> Verdict:
+    """The verdict of one relation from the interval of a - b."""
+    yes, no = relation_tests(rel, lo, hi, margin)
     return Verdict.REPRODUCED if yes else Verdict.NOT_REPRODUCED if no else Verdict.UNDECIDED
 
 
@@ -274,7 +279,7 @@ def order_intervals(measured: dict, margin: float, cap: int) -> list[Interval]:
         lo, hi = difference_interval(va, vb, level, (sa.get("range"), sb.get("range")))
         flat = [f"{name}'s seeds all {v[0]:.4g}" for name, v in ((a, va), (b, vb)) if len(v) > 1 and np.ptp(v) == 0]
         out.append(Interval(f"{a} {rel} {b}", float(np.mean(va) - np.mean(vb)), lo, hi, level,
-                            _relation(rel, lo, hi, margin), len(va),
+                            relation(rel, lo, hi, margin), len(va),
                             f" ({', '.join(flat)}: no spread seen, so bounded by how often a run could differ unseen)"
                             if flat else ""))
     return out

@@ -18,12 +18,6 @@ from reprokit import claims, experiments, ledger, measures, settings, verdict
 from reprokit.verdict import Verdict
 
 
-def holds(rel: str, d: float, m: float) -> tuple[bool, bool]:
-    """(reproduced is right, not reproduced is right) for a population difference ``d``."""
-    return {">": (d > 0, d < m), "<": (d < 0, d > -m), ">=": (d >= -m, d < -m), "!>": (d <= m, d > m),
-            "~": (-m <= d <= m, d > m or d < -m)}[rel]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--simulations", type=int, default=1000)
@@ -48,7 +42,7 @@ def main() -> None:
                 ranges = {name: measures.value_range(metric, experiments.get(name).epochs) for name in names}
                 for a, rel, b in pairs:
                     d = float(pop[a].mean() - pop[b].mean())
-                    right_r, right_n = holds(rel, d, margin)
+                    right_r, right_n = verdict.relation_tests(rel, d, d, margin)  # at the known difference
                     decided = wrong = 0
                     # one pair's interval at the claim's own level (all its pairs share it)
                     level = 1 - 2 * verdict.ALPHA / (len(verdict.looks_for(cap)) * len(pairs))
@@ -56,7 +50,7 @@ def main() -> None:
                         xa, xb = rng.choice(pop[a], 20), rng.choice(pop[b], 20)
                         for n in verdict.looks_for(cap):
                             lo, hi = verdict.difference_interval(xa[:n], xb[:n], level, (ranges[a], ranges[b]))
-                            v = verdict._relation(rel, lo, hi, margin)
+                            v = verdict.relation(rel, lo, hi, margin)
                             if v is not Verdict.UNDECIDED:
                                 decided += 1
                                 wrong += not (right_r if v is Verdict.REPRODUCED else right_n)

@@ -204,9 +204,9 @@ def _ceiling(rng, size, fail_rate, failed):
 def test_a_false_ordering_at_a_ceiling_is_rarely_reproduced():
     """'a >= b' within 0.005 is false when a's rare failures are deep (mean 0.983 vs 0.9998): drawn
     from populations like the ledger's index.gru5 and index.lstm5 in torch, three seeds of each are
-    often all at 1.0. A zero-width interval from them called it reproduced in 64% of such draws
-    (the ledger's own 20 seeds, resampled: tools/order_calibration.py); the rule must keep it within
-    ALPHA."""
+    often all at 1.0. A zero-width interval from them called it reproduced in 70% of draws from the
+    ledger's own 20 seeds (tools/order_calibration.py) and in 73% here; the rule must keep it
+    within ALPHA."""
     rng = np.random.default_rng(3)
     claim = _claim("order", True, 0.005, measure="training.order")
     wrong = 0
