@@ -52,12 +52,10 @@ def _benchmarks_per_machine() -> None:
     (``.benchmarks/AMD-EPYC-2-cores-Linux-CPython-3.11-64bit/``); ``pytest-benchmark compare``
     reads every machine's folder and labels each run with it. Runs before pytest-benchmark's own
     ``pytest_configure`` (trylast), which builds its session from this name."""
-    import re
-
     from pytest_benchmark import session, utils
 
     from reprokit import ledger
-    machine = re.sub(r"[^A-Za-z0-9]+", "-", ledger.device()).strip("-")
+    machine = ledger.machine_folder()
     session.get_machine_id = lambda: f"{machine}-{utils.get_machine_id()}"
 
 

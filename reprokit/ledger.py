@@ -61,11 +61,24 @@ def device() -> str:
     if (gpu := settings.device()) != "cpu":
         from reprokit.experiments import accelerator
         return f"{accelerator(gpu)['gpu']} ({gpu})"
+    return f"{cpu_model()}, {os.cpu_count()} cores"
+
+
+def cpu_model() -> str:
+    """The processor's name as the OS gives it (``Intel(R) Xeon(R) ...``, ``AMD EPYC``): any text.
+    The one place it is read, so a test can stand another machine's name in for it."""
     try:
-        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        return next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
-        model = platform.processor() or platform.machine()
-    return f"{model}, {os.cpu_count()} cores"
+        return platform.processor() or platform.machine()
+
+
+def machine_folder(device_name: str | None = None) -> str:
+    """``device_name`` (default: this machine's ``device()``) as one safe path component: saved
+    benchmark runs are kept under it. Every run of non-alphanumerics becomes one ``-``, so
+    ``Intel(R) Xeon(R) Processor, 2 cores`` is ``Intel-R-Xeon-R-Processor-2-cores``."""
+    import re
+    return re.sub(r"[^A-Za-z0-9]+", "-", device_name if device_name is not None else device()).strip("-") or "unknown"
 
 
 def record(exp, backend: str, seed: int, key: dict, result: dict, source: str = "trained") -> None:

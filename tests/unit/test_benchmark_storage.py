@@ -12,22 +12,48 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_a_saved_benchmark_run_goes_under_this_machines_folder(tmp_path):
+# This machine's own name, and names of the other kinds of machine CI lands on (parentheses, "@",
+# a trailing frequency): the folder must come from reprokit's one rule, whatever the name holds.
+OTHER_MACHINES = [None, "Intel(R) Xeon(R) Processor @ 2.10GHz", "Intel(R) Xeon(R) Platinum 8480+ (SPR)", "  "]
+
+
+def _as_machine(tmp_path: Path, name: str | None) -> list[str]:
+    """pytest arguments that make the run in a subprocess see ``name`` as its processor's name
+    (a plugin that patches reprokit's one source of it); none for this machine."""
+    if name is None:
+        return []
+    (tmp_path / "as_machine.py").write_text(f"from reprokit import ledger\nledger.cpu_model = lambda: {name!r}\n")
+    return ["-p", "as_machine"]
+
+
+@pytest.mark.parametrize("cpu_name", OTHER_MACHINES, ids=lambda n: "this-machine" if n is None else repr(n))
+def test_a_saved_benchmark_run_goes_under_this_machines_folder(tmp_path, monkeypatch, cpu_name):
     pytest.importorskip("pytest_benchmark")
     from reprokit import ledger
     (tmp_path / "test_tiny.py").write_text("def test_tiny(benchmark):\n    benchmark(sum, range(10))\n")
     storage = tmp_path / "saved"
     # the project's conftest.py loaded as a plugin: the tiny test lies outside the project
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider",
-                    "-p", "conftest", str(tmp_path / "test_tiny.py"),
-                    "--benchmark-autosave", f"--benchmark-storage={storage}"],
-                   cwd=tmp_path, check=True, capture_output=True, timeout=300,
-                   env={**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")},
-                        "PYTHONPATH": str(ROOT)})  # an xdist worker's variables would disable pytest-benchmark
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider",
+                           *_as_machine(tmp_path, cpu_name), "-p", "conftest", str(tmp_path / "test_tiny.py"),
+                           "--benchmark-autosave", f"--benchmark-storage={storage}"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")},
+                               "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])})
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    if cpu_name is not None:
+        monkeypatch.setattr(ledger, "cpu_model", lambda: cpu_name)
     (folder,) = storage.iterdir()
-    assert folder.name.startswith(ledger.device().replace(", ", "-").replace(" ", "-"))
+    assert folder.name.startswith(ledger.machine_folder() + "-")  # then pytest-benchmark's own platform id
+    assert folder.name == Path(folder.name).name and "/" not in folder.name and "(" not in folder.name
     (saved,) = folder.glob("*.json")
     assert json.loads(saved.read_text())["machine_info"]["reprokit_device"] == ledger.device()
+
+
+def test_the_machine_folder_is_one_safe_path_component():
+    from reprokit import ledger
+    assert ledger.machine_folder("Intel(R) Xeon(R) Processor, 2 cores") == "Intel-R-Xeon-R-Processor-2-cores"
+    assert ledger.machine_folder("../..//x") == "x"
+    assert ledger.machine_folder("((()))") == "unknown"
 
 
 def test_the_first_compared_run_on_a_machine_becomes_its_baseline(tmp_path):
