@@ -24,7 +24,7 @@ from reprokit import measures, settings
 from reprokit.claims import Claim
 from reprokit.compare import equal
 from reprokit.measures import MEASURES
-from reprokit.verdict import Mismatch, NotReproduced, Outcome, Undecided, Verdict, judge, looks_for, stated
+from reprokit.verdict import SINGLE_RUN, Mismatch, NotReproduced, Outcome, Undecided, Verdict, judge, looks_for, stated
 
 
 def mode(claim: Claim, profile: str) -> str:
@@ -49,14 +49,14 @@ def recorded_seeds(names: list[str], backend: str) -> int:
     return count or 0
 
 
-def seed_cap(claim: Claim) -> int:
+def seed_cap(claim: Claim, backend: str | None = None) -> int:
     from reprokit import experiments
-    return settings.SEEDS or experiments.seed_budget(claim.experiments)
+    return settings.SEEDS or experiments.seed_budget(claim.experiments, backend)
 
 
 def looks(claim: Claim, backend: str, source: str) -> list[int]:
     """The seed counts at which this claim is judged, in turn."""
-    planned = list(looks_for(seed_cap(claim)))
+    planned = list(looks_for(seed_cap(claim, backend)))
     if source == "train" and settings.PROFILE == "full":
         return planned
     have = recorded_seeds(claim.experiments, backend)
@@ -72,7 +72,7 @@ def decide(claim: Claim, backend: str, source: str = "train", seeds: list[int] |
     if not claim.experiments:
         return _exact(claim, backend)
     outcome = None
-    planned = looks(claim, backend, source) if seeds is None else [n for n in looks_for(seed_cap(claim)) if n <= len(seeds)]
+    planned = looks(claim, backend, source) if seeds is None else [n for n in looks_for(seed_cap(claim, backend)) if n <= len(seeds)]
     for n in planned:
         use = list(range(n)) if seeds is None else seeds[:n]
         if source == "ledger":
@@ -95,10 +95,46 @@ def decide(claim: Claim, backend: str, source: str = "train", seeds: list[int] |
         finally:
             measures.RUNS = None
         learned = {name: [sum(experiments.learned(name, r) for r in rs), len(rs)] for name, rs in seen.items()}
-        outcome = judge(claim, backend, measured, seeds=n, cap=seed_cap(claim), learned=learned)
+        outcome = judge(claim, backend, measured, seeds=n, cap=seed_cap(claim, backend), learned=learned,
+                        reference=reference(claim, backend) if claim.compare in SINGLE_RUN else None)
         if outcome.decided:
             break
     return outcome
+
+
+def _measured_from_ledger(claim: Claim, backend: str, seeds: list[int]) -> Any | None:
+    """The claim measured on the ledger's recorded runs of ``seeds`` (``None``: some not current)."""
+    from reprokit import experiments, ledger
+    got = {}
+    for name in claim.experiments:
+        got[name], missing = ledger.results(experiments.get(name), backend, seeds)
+        if missing:
+            return None
+    measures.RUNS = lambda name, _b: got[name]
+    try:
+        return MEASURES[claim.measure](backend, **claim.args)
+    finally:
+        measures.RUNS = None
+
+
+_REFERENCE: dict[tuple[str, str], list[Any]] = {}
+
+
+def reference(claim: Claim, backend: str) -> list[Any]:
+    """The claim measured in each of its other backends, on the seeds their ledger records (up to
+    the seed budget; backends with fewer than two left out): the spread a single-run claim's
+    prediction interval pools. Read once per process: the ledger does not change under a session."""
+    from reprokit.backends import BACKENDS
+    if (claim.id, backend) not in _REFERENCE:
+        out = []
+        for other in BACKENDS:
+            if other == backend or not claim.applies_to(other):
+                continue
+            have = min(recorded_seeds(claim.experiments, other), seed_cap(claim, other))
+            if have >= 2 and (m := _measured_from_ledger(claim, other, list(range(have)))) is not None:
+                out.append(m)
+        _REFERENCE[(claim.id, backend)] = out
+    return _REFERENCE[(claim.id, backend)]
 
 
 def _exact(claim: Claim, backend: str) -> Outcome:

@@ -102,6 +102,8 @@ def _build(cls: type, raw: Any, where: str, problems: _Problems, skip: tuple[str
             value = _tagged(data_kinds(), value, where, "data", problems)
         elif name == "smoke":
             value = None if value is None else _smoke(value, where, problems)
+        elif name == "seed_budget":
+            value = _seed_budget(value, where, problems)
         elif name == "layers":
             if not isinstance(value, list) or not value:
                 problems.add(where, "layers", "a non-empty list of layers is required")
@@ -117,6 +119,21 @@ def _build(cls: type, raw: Any, where: str, problems: _Problems, skip: tuple[str
     except (TypeError, ValueError) as exc:
         problems.append(f"{where}: {exc}")
         return None
+
+
+def _seed_budget(value: Any, where: str, problems: _Problems) -> Any:
+    """A whole number of seeds, or a mapping of backend names to one."""
+    from reprokit.backends import BACKENDS
+    per = value if isinstance(value, dict) else {"": value}
+    for backend, n in per.items():
+        if backend and backend not in BACKENDS:
+            problems.add(where, "seed_budget", f"{backend!r} is not a backend: give one of {', '.join(BACKENDS)}")
+        elif isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            problems.add(where, "seed_budget", f"{n!r} is not a whole number of seeds (1 or more)"
+                         + ("; give one number, or one per backend (keras: 10)" if not backend else f" for {backend}"))
+    if isinstance(value, dict) and not value:
+        problems.add(where, "seed_budget", "an empty mapping: give a number, or one per backend (keras: 10)")
+    return value
 
 
 def _tagged(kinds: dict[str, type], raw: Any, where: str, field: str, problems: _Problems) -> Any:

@@ -203,7 +203,17 @@ class Experiment:
     # quick profile trains an experiment with no smoke run whole only when this is at most
     # CHEAP_FULL_RUN_S; unstated, it is not cheap: its verdict waits for the ledger's full runs.
     full_run_s: float | None = None
-    seed_budget: int = 3  # the seeds a claim on this experiment may use here (README "Seeds")
+    # The seeds a claim on this experiment may use here (README "Seeds"): one number for every
+    # backend, or a number per backend (set from what a run costs in it; unnamed ones get 3).
+    seed_budget: int | dict[str, int] = 3
+
+    def budget(self, backend: str | None = None) -> int:
+        """The seed budget in ``backend`` (``None``: the largest of any backend)."""
+        if isinstance(self.seed_budget, int):
+            return self.seed_budget
+        if backend is None:
+            return max(self.seed_budget.values())
+        return self.seed_budget.get(backend, DEFAULT_SEED_BUDGET)
 
     def recipe(self) -> dict:
         d = dataclasses.asdict(self)
@@ -260,9 +270,13 @@ def family(name: str) -> str:
     return name.split(".")[0]
 
 
-def seed_budget(names: list[str]) -> int:
-    """The seeds a claim reading these experiments may use: the smallest of their budgets."""
-    return min(get(n).seed_budget for n in names)
+DEFAULT_SEED_BUDGET = 3
+
+
+def seed_budget(names: list[str], backend: str | None = None) -> int:
+    """The seeds a claim reading these experiments may use in ``backend``: the smallest of their
+    budgets (``None``: of each one's largest over the backends)."""
+    return min(get(n).budget(backend) for n in names)
 
 
 def learned(name: str, result: dict) -> bool:

@@ -137,18 +137,15 @@ def decision(claim, outcomes: dict[str, Any]) -> str:
     elif claim.compare == "trend":
         rows = len(claim.expected)
     fig, ax = plt.subplots(figsize=(6.4, 0.9 + 0.42 * rows))
-    cap = None
     if claim.compare == "order":
         from reprokit import experiments
-        cap = experiments.seed_budget(claim.experiments)
-        found = {b: v.order_intervals(o.measured, claim.tolerance or 0.0, cap) for b, o in outcomes.items()}
+        found = {b: v.order_intervals(o.measured, claim.tolerance or 0.0, experiments.seed_budget(claim.experiments, b)) for b, o in outcomes.items()}
         _intervals(ax, found, None, claim.tolerance or 0.0,
                    f"difference of the seeds' means, a - b, with its interval (line: 0"
                    f"{'; dotted: ± the margin' if claim.tolerance else ''})")
     elif claim.compare == "trend":
         from reprokit import experiments
-        cap = experiments.seed_budget(claim.experiments)
-        found = {b: v.trend_intervals(o.measured, claim.expected_for(b), cap) for b, o in outcomes.items()}
+        found = {b: v.trend_intervals(o.measured, claim.expected_for(b), experiments.seed_budget(claim.experiments, b)) for b, o in outcomes.items()}
         bound = next(iter(v._norm(claim.expected).values()))["spearman"]
         _intervals(ax, found, bound, 0.0, f"Spearman correlation of accuracy with test length, with its "
                                           f"bootstrap interval (line: the bound {bound})")

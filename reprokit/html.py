@@ -344,7 +344,7 @@ def render(folder: Path, last_run: Path) -> str:
     claims = load(folder)
     last = load_last_run(last_run)
     backends = present_backends(last)
-    seeds = list(range(max(e.seed_budget for e in experiments.EXPERIMENTS.values())))
+    seeds = list(range(max(e.budget() for e in experiments.EXPERIMENTS.values())))
     runs = recorded_runs(seeds, backends)
     docs = documented(claims)
     decided = outcomes(claims, backends)

@@ -77,10 +77,10 @@ def cost() -> str:
     budgets: dict[str, int] = {}
     for exp in experiments.EXPERIMENTS.values():
         fam = families.setdefault(experiments.family(exp.name), {b: [[], 0.0] for b in backends})
-        budgets[experiments.family(exp.name)] = max(budgets.get(experiments.family(exp.name), 0), exp.seed_budget)
+        budgets[experiments.family(exp.name)] = max(budgets.get(experiments.family(exp.name), 0), exp.budget())
         for b in backends:
             seeds = 0
-            for seed in range(exp.seed_budget):
+            for seed in range(exp.budget(b)):
                 state, entry = ledger.status(exp, b, seed)
                 if state != "current":
                     break

@@ -67,9 +67,14 @@ def declarations() -> dict[str, dict]:
     data = {"$ref": "#/$defs/data"}
     layers = {"type": "array", "minItems": 1, "items": _kinds(d.LAYERS)}
     smoke = {"anyOf": [_fields(experiments.Smoke, {"data": data}), {"type": "null"}]}
+    from reprokit.backends import BACKENDS
+    budget = {"anyOf": [{"type": "integer", "minimum": 1},
+                        {"type": "object", "minProperties": 1, "additionalProperties": False,
+                         "properties": {b: {"type": "integer", "minimum": 1} for b in BACKENDS}}]}
     return {"data": _kinds(d.data_kinds()),
             "model": _fields(models.Model, {"layers": layers}, skip=("name",)),
-            "experiment": _fields(experiments.Experiment, {"data": data, "smoke": smoke}, skip=("name",))}
+            "experiment": _fields(experiments.Experiment, {"data": data, "smoke": smoke, "seed_budget": budget},
+                                  skip=("name",))}
 
 
 def schema() -> dict:

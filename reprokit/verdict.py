@@ -29,6 +29,11 @@ from typing import Any
 import numpy as np
 
 ALPHA = 0.10  # the error rate each rule allows for calling a true claim "not reproduced"
+# A single-run claim has two ways to be called not reproduced, each with half of ALPHA (a union
+# bound): the prediction interval at the looks before the plan's seeds, the conformal rank at them.
+ALPHA_PREDICTION = ALPHA / 2
+ALPHA_CONFORMAL = ALPHA / 2
+PREDICTION_MIN_SEEDS = 9  # the spread a prediction interval uses rests on at least this many seeds, all backends
 LOOKS = (3, 5, 10, 20)  # seed counts at which a training claim is judged, in turn, up to its family's cap
 SINGLE_RUN_SEEDS = 20  # the plan: a single-run claim is decided by its 20th seed at the latest
 SINGLE_RUN = ("plausible_run", "plausible_run_at_least", "plausible_outcome")
@@ -107,7 +112,8 @@ def leaves(measured: Any, expected: Any, path: str = "") -> list[tuple[str, np.n
 
 # -- single-run questions ------------------------------------------------------------------------
 
-def _single_run_decision(k: int, n: int, what: str, inside: bool = True) -> tuple[Verdict, str, int | None]:
+def _single_run_decision(k: int, n: int, what: str, inside: bool = True,
+                         alpha: float = ALPHA_CONFORMAL) -> tuple[Verdict, str, int | None]:
     """``k`` of ``n`` seeds are at least as extreme as the documented run; the conformal p-value is
     (k + 1) / (n + 1). At the plan's N seeds the run is implausible when p <= ALPHA, i.e. when at
     most ``r`` seeds are as extreme. Once more than ``r`` are, further seeds would not make it so:
@@ -115,14 +121,61 @@ def _single_run_decision(k: int, n: int, what: str, inside: bool = True) -> tupl
     also lies ``inside`` the seeds' range (with few seeds the document pulls the common centre and
     scale toward itself, which flatters a run that is off in many values at once)."""
     plan = SINGLE_RUN_SEEDS
-    r = math.floor(ALPHA * (plan + 1) - 1 + 1e-9)
+    r = math.floor(alpha * (plan + 1) - 1 + 1e-9)
     p = (k + 1) / (n + 1)
     said = f"{k} of {n} seeds {what} (conformal p = {p:.2f})"
     if k > r and (inside or n >= plan):
         return Verdict.REPRODUCED, said, None
     if n >= plan:
-        return Verdict.NOT_REPRODUCED, said + f" <= {ALPHA}", None
+        return Verdict.NOT_REPRODUCED, said + f" <= {alpha}", None
     return Verdict.UNDECIDED, said, plan
+
+
+def prediction_looks(cap: int) -> int:
+    """How many looks share ALPHA_PREDICTION (Bonferroni): those before the plan's seeds."""
+    return max(1, sum(1 for n in looks_for(cap) if n < SINGLE_RUN_SEEDS))
+
+
+def prediction_interval(measured: Any, expected: Any, margin: float, one_sided: bool, cap: int,
+                        reference: list[Any]) -> tuple[bool, str]:
+    """(the documented run lies outside, what was seen): a normal-theory prediction interval for
+    one more run, ``mean +- t(n-1) * s * sqrt(1 + 1/n)``, per documented value (Bonferroni over the
+    values and over ``prediction_looks``). Under normality a run of the recipe falls outside it with
+    probability at most its level, whatever ``s`` is used as long as ``s`` is at least the seeds'
+    own standard deviation: ``s`` is the larger of this backend's and the spread pooled over every
+    backend's seeds of the same claim (``reference``: the other backends' measured values), so a
+    failure mode that only another backend's seeds show widens the interval here. It decides
+    only when that pooled spread rests on PREDICTION_MIN_SEEDS seeds or more; the documented value
+    is first moved toward the mean by ``margin``."""
+    from scipy import stats
+    ls = leaves(measured, _norm(expected))
+    refs = [leaves(m, _norm(expected)) for m in reference]
+    n = len(ls[0][1])
+    if n < 3:
+        return False, ""
+    level = ALPHA_PREDICTION / prediction_looks(cap) / len(ls)
+    crit = float(stats.t.ppf(1 - (level if one_sided else level / 2), n - 1))
+    worst, outside = None, False
+    for i, (where, seeds, value) in enumerate(ls):
+        groups = [seeds] + [r[i][1] for r in refs if len(r[i][1]) >= 2]
+        total, df = sum(len(g) for g in groups), sum(len(g) - 1 for g in groups)
+        if total < PREDICTION_MIN_SEEDS:
+            return False, ""
+        pooled = math.sqrt(sum(float(np.sum((g - np.mean(g)) ** 2)) for g in groups) / df)
+        s = max(float(np.std(seeds, ddof=1)), pooled)
+        if s == 0:
+            return False, ""
+        centre = float(np.mean(seeds))
+        gap = (value - centre - margin) if one_sided else abs(value - centre) - margin
+        score = gap / (s * math.sqrt(1 + 1 / n))
+        if worst is None or score > worst[0]:
+            worst = (score, where, value, centre, s, total, len(groups))
+        outside |= score > crit
+    score, where, value, centre, s, total, backends = worst
+    return outside, (f"prediction interval ({1 - level:.2%}{' one-sided' if one_sided else ''}): documented "
+                     f"{where or 'value'} {value:g} is {score:.1f} spreads from the seeds' mean {centre:.4g} "
+                     f"(spread {s:.3g}: this backend's or pooled over {total} seeds of {backends} backend(s), "
+                     f"the larger; bound t = {crit:.2f}; assumes near-normal runs)")
 
 
 def plausible_run(measured: Any, expected: Any, margin: float) -> tuple[int, int, str, bool]:
@@ -411,9 +464,10 @@ def _combine(verdicts: list[Verdict]) -> Verdict:
 # -- the one judge ---------------------------------------------------------------------------------
 
 def judge(claim, backend: str, measured: Any, seeds: int | None = None, cap: int | None = None,
-          learned: dict | None = None) -> Outcome:
+          learned: dict | None = None, reference: list[Any] | None = None) -> Outcome:
     """The verdict of ``claim`` in ``backend`` on ``measured`` (from ``seeds`` seeds per experiment,
-    of at most ``cap``, the experiments' seed budget)."""
+    of at most ``cap``, the experiments' seed budget). ``reference``: the same claim measured in
+    the other backends (their recorded seeds), which a single-run claim's spread pools."""
     from reprokit.compare import COMPARISONS
     margin = claim.tolerance or 0.0
     expected = claim.expected_for(backend)
@@ -424,7 +478,14 @@ def judge(claim, backend: str, measured: Any, seeds: int | None = None, cap: int
                 "plausible_run_at_least": "reach the documented value",
                 "plausible_outcome": "show the documented outcome"}[claim.compare]
         k, n, shown, inside = globals()[claim.compare](measured, expected, margin)
-        verdict, said, needs = _single_run_decision(k, n, what, inside)
+        # a yes/no outcome has no spread to pool: the conformal rank alone, with all of ALPHA
+        verdict, said, needs = _single_run_decision(k, n, what, inside,
+                                                    ALPHA if claim.compare == "plausible_outcome" else ALPHA_CONFORMAL)
+        if verdict is Verdict.UNDECIDED and claim.compare != "plausible_outcome":
+            outside, why = prediction_interval(measured, expected, margin, claim.compare == "plausible_run_at_least",
+                                               cap, reference or [])
+            if outside:
+                return Outcome(Verdict.NOT_REPRODUCED, "single run", f"{why}; {said}; {shown}", **extra)
         if verdict is Verdict.UNDECIDED and n >= cap:
             said += f"; the seed budget is {cap}"
         return Outcome(verdict, "single run", f"{said}; {shown}", needs_seeds=needs, **extra)

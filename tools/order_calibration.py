@@ -29,9 +29,9 @@ def main() -> None:
         if claim.compare != "order":
             continue
         names = claims.experiments_named(claim.args)
-        cap = experiments.seed_budget(names)
-        pairs, margin, metric = claim.args["pairs"], claim.tolerance or 0.0, claim.args["metric"]
+                pairs, margin, metric = claim.args["pairs"], claim.tolerance or 0.0, claim.args["metric"]
         for backend in claim.backends:
+            cap = experiments.seed_budget(names, backend)
             pop = {}
             for name in names:
                 runs, missing = ledger.results(experiments.get(name), backend, list(range(20)))
