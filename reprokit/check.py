@@ -153,10 +153,64 @@ def _exact(claim: Claim, backend: str) -> Outcome:
 @dataclass(frozen=True)
 class Smoke:
     """The quick profile's check of an expensive claim: the smoke runs' test accuracies, and the
-    verdict of the ledger's recorded full runs (``None``: pending)."""
+    verdict of the ledger's recorded full runs (``None``: pending, and ``pending`` says what the
+    full runs a verdict needs would cost)."""
     tried: dict[str, list[float]] = field(default_factory=dict)
     failed: str = ""
     ledger: Outcome | None = None
+    pending: str = ""
+
+    def learned(self) -> str:
+        """What the smoke runs showed, in a few words."""
+        return ", ".join(f"{name} {a[-1]:.2f}" + (f" (seed {len(a) - 1})" if len(a) > 1 else "")
+                         for name, a in self.tried.items())
+
+
+def run_cost_s(name: str, backend: str) -> tuple[float | None, str]:
+    """(seconds, where from) one full run of ``name`` costs in ``backend``: the median of the
+    ledger's recorded runs on this processor (a grouped run at its group's cost per seed), else on
+    any processor, else the file's ``full_run_s``; ``None`` when nothing says."""
+    import statistics
+
+    from reprokit import experiments, ledger
+    exp = experiments.get(name)
+    here, anywhere = [], []
+    for b in (backend, *[x for x in ledger.backends() if x != backend]):
+        for seed in range(experiments.get(name).budget(b)):
+            state, entry = ledger.status(exp, b, seed)
+            if state != "current":
+                break
+            cost = float(entry["result"].get("wall_s", 0.0)) / int(entry["result"].get("group", {}).get("size", 1))
+            (here if entry["recorded"]["device"] == ledger.device() else anywhere).append((b == backend, cost))
+        if here or anywhere:
+            break
+    for found, where in ((here, "recorded on this processor"), (anywhere, "recorded on another processor")):
+        if found:
+            return statistics.median(c for _, c in found), where
+    if exp.full_run_s is not None:
+        return exp.full_run_s, "the file's full_run_s"
+    return None, "no run recorded and no full_run_s"
+
+
+def pending_cost(claim: Claim, backend: str) -> str:
+    """'no verdict yet: needs N full runs, about M minutes on this machine' for a claim whose
+    ledger lacks the first look's seeds."""
+    first = looks_for(seed_cap(claim, backend))[0]
+    runs, seconds, unknown = 0, 0.0, []
+    for name in claim.experiments:
+        missing = max(0, first - recorded_seeds([name], backend))
+        if not missing:
+            continue
+        cost, where = run_cost_s(name, backend)
+        runs += missing
+        if cost is None:
+            unknown.append(name)
+        else:
+            seconds += missing * cost
+    said = f"no verdict yet: needs {runs} full run(s) in {backend}"
+    if unknown:
+        return said + f" (cost unknown for {', '.join(unknown)}: no run recorded, no full_run_s)"
+    return said + f", about {seconds / 60:.0f} minutes on one core (reprokit verdicts)"
 
 
 def smoke(claim: Claim, backend: str) -> Smoke:
@@ -175,7 +229,8 @@ def smoke(claim: Claim, backend: str) -> Smoke:
             failed = (f"the smoke run of {name} ({exp.smoke.epochs} epoch(s), reduced budget) did not learn: test "
                       f"accuracy {[round(a, 4) for a in tried[name]]} for seeds 0-2, all below "
                       f"{exp.smoke.min_accuracy} (chance {exp.smoke.chance})")
-    return Smoke(tried, failed, decide(claim, backend, source="ledger"))
+    ledger = decide(claim, backend, source="ledger")
+    return Smoke(tried, failed, ledger, "" if ledger is not None else pending_cost(claim, backend))
 
 
 def measure(claim: Claim, backend: str) -> Outcome | Smoke:
@@ -225,5 +280,5 @@ def verify(claim: Claim, backend: str, result: Outcome | Smoke) -> None:
 def shown(result: Outcome | Smoke) -> Any:
     """The measured value a result records (the last-run file, JUnit)."""
     if isinstance(result, Smoke):
-        return {"smoke": result.tried, "ledger": result.ledger.summary() if result.ledger else "pending"}
+        return {"smoke": result.tried, "ledger": result.ledger.summary() if result.ledger else result.pending}
     return result.measured

@@ -169,7 +169,12 @@ def declare(doc: dict, name: str, problems: list[str]) -> tuple[dict[str, m.Mode
             models[str(model)] = built
     for exp, raw in _section(doc, "experiments", name, found).items():
         built = _build(Experiment, raw, f"{name}: experiment {exp}", found, name=str(exp))
-        if built is not None:
+        if built is not None and built.smoke is None and built.full_run_s is None:
+            # the quick profile would have nothing to train and nothing to show learning: not a pass
+            found.add(f"{name}: experiment {exp}", "smoke", "no smoke run and no stated cost (full_run_s): give a "
+                      "smoke: block (a reduced run the quick profile trains), or full_run_s: the seconds one full "
+                      "run takes on one core (at most 120 to train it whole in the quick profile)")
+        if built is not None:  # kept, so that the checks across files still see it
             experiments[str(exp)] = built
     problems += found
     return models, experiments

@@ -331,7 +331,7 @@ th[data-dir=up]::after{content:" ▲"}th[data-dir=down]::after{content:" ▼"}
 td.q{font-size:11px}td.why{font-size:11px;color:#444}td.doc{font-size:11px}
 .v-reproduced{background:#d9f2d9}.v-known-non-reproduction{background:#fde7c7}.v-undecided{background:#ece6fa}
 .v-not-reproduced,.v-failed,.v-error,[class*=expected-states],.v-differs-from-expected{background:#f8d0d0}
-.v-pending,.v-not-run{color:#888}.v-smoke-passed{background:#e3ecf8}
+.v-pending,.v-not-run{color:#888}.v-no-verdict-yet{background:#e3ecf8}
 table.summary td{text-align:right;min-width:4em}table.summary{margin:.5em 0 1em}
 figure{margin:6px 0;max-width:100%}figcaption{font-size:12px;max-width:60em}svg.chart{max-width:100%;height:auto}
 .filters{margin:.5em 0}.filters label{margin-right:1em}.mnist{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start}

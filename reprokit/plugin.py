@@ -22,7 +22,7 @@ from reprokit import backends as backends_mod
 from reprokit import check
 from reprokit.claims import KINDS, Claim, load
 from reprokit.errors import ReprokitError
-from reprokit.verdict import ERROR, SMOKE, SMOKE_PENDING, UNDECIDED_HERE, Mismatch, NotReproduced, Undecided
+from reprokit.verdict import ERROR, NO_VERDICT, UNDECIDED_HERE, Mismatch, NotReproduced, Undecided, label, stated
 
 PROFILES = ("quick", "full")
 
@@ -279,7 +279,11 @@ def outcome(request: pytest.FixtureRequest, claim: Claim, backend: str):
     if isinstance(result, check.Outcome):
         props += [("detail", result.summary()), ("seeds", str(result.seeds or ""))]
     elif result.ledger is None:
-        props.append(("ledger", "pending"))
+        props += [("ledger", "pending"), ("detail", f"{result.pending}; smoke run learned: {result.learned()}")]
+    else:  # the verdict is the ledger's; the smoke run only shows the code path still learns
+        props += [("ledger", label(result.ledger.verdict, stated(claim, backend))),
+                  ("detail", f"{result.ledger.summary()}; smoke run learned: {result.learned()}"),
+                  ("seeds", str(result.ledger.seeds or ""))]
     request.node.user_properties += props
     return result
 
@@ -296,7 +300,9 @@ def _verdict(report: pytest.TestReport) -> str | None:
         if report.failed and report.when != "call":
             return ERROR
         if report.outcome == "passed" and "reprokit_smoke" in report.keywords:
-            return SMOKE_PENDING if dict(report.user_properties).get("ledger") == "pending" else SMOKE
+            # the ledger's verdict is the headline; that the smoke run learned is counted beside it
+            ledger = dict(report.user_properties).get("ledger")
+            return NO_VERDICT if ledger in (None, "pending") else ledger
         return {"passed": "reproduced", "failed": "failed", "skipped": "skipped"}[report.outcome]
     return None
 
@@ -378,6 +384,7 @@ def merge_outcomes(old: dict, new: dict) -> dict:
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     counts: dict[str, Counter] = defaultdict(Counter)
+    smoked: Counter = Counter()  # per backend: claims judged from the ledger whose smoke runs learned
     seen = set()
     for key in ("passed", "failed", "skipped", "xfailed", "xpassed", "error"):
         for report in terminalreporter.stats.get(key, []):
@@ -388,11 +395,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             if verdict:
                 seen.add(report.nodeid)
                 counts[props["backend"]][verdict] += 1
+                smoked[props["backend"]] += "ledger" in props and report.outcome == "passed"
     if not counts:
         return
     terminalreporter.section("reprokit claims")
-    order = ("reproduced", "known non-reproduction", "undecided", UNDECIDED_HERE, SMOKE, SMOKE_PENDING, "failed",
+    order = ("reproduced", "known non-reproduction", "undecided", UNDECIDED_HERE, NO_VERDICT, "failed",
              ERROR, "skipped")
     for b, c in sorted(counts.items()):
         # like pytest's own summary: the outcomes that occurred
-        terminalreporter.write_line(f"{b:>12}: " + ", ".join(f"{c[v]} {v}" for v in order if c[v]))
+        terminalreporter.write_line(f"{b:>12}: " + ", ".join(f"{c[v]} {v}" for v in order if c[v])
+                                    + (f" ({smoked[b]} of them judged from the ledger's full runs, whose smoke runs "
+                                       f"learned here)" if smoked[b] else ""))

@@ -528,6 +528,5 @@ def label(verdict: Verdict, stated_verdict: Verdict) -> str:
 
 
 ERROR = "error"  # a crash: never a verdict
-SMOKE = "smoke passed"
-SMOKE_PENDING = "smoke passed (ledger pending)"  # the smoke run learned; no recorded full runs to check yet
+NO_VERDICT = "no verdict yet"  # an expensive claim whose ledger lacks the full runs (its smoke run learned)
 UNDECIDED_HERE = "undecided in this run"  # a timing claim this machine's run could not decide

@@ -32,6 +32,7 @@ GOOD = textwrap.dedent("""\
         learning_rate: 0.01
         epochs: 2
         batch_size: 64
+        full_run_s: 20
     """)
 
 
@@ -93,12 +94,19 @@ def test_a_name_declared_twice_is_one_problem(folder):
 def test_an_experiment_is_trained_whole_in_the_quick_profile_only_at_a_stated_low_cost(folder):
     _write(folder, GOOD)
     (acc,) = [c for c in claims.load(folder / "expected", documents=folder / "docs") if c.kind == "acc"]
-    assert not experiments.cheap(experiments.get("demo.adder"))  # no smoke run, no stated cost
-    assert check.mode(acc, "quick") == "smoke"  # its verdict waits for the ledger; nothing trains whole
-    _write(folder, GOOD.replace("batch_size: 64\n", "batch_size: 64\n    full_run_s: 20\n"))
     assert experiments.cheap(experiments.get("demo.adder")) and check.mode(acc, "quick") == "verdict"
-    _write(folder, GOOD.replace("batch_size: 64\n", "batch_size: 64\n    full_run_s: 600\n"))
+    _write(folder, GOOD.replace("    full_run_s: 20\n", "    full_run_s: 600\n"))
     assert not experiments.cheap(experiments.get("demo.adder"))
+    assert check.mode(acc, "quick") == "smoke"  # its verdict waits for the ledger; nothing trains whole
+
+
+def test_an_experiment_with_no_smoke_run_and_no_stated_cost_is_an_error(folder):
+    """The quick profile would train nothing and show nothing learned: once it "passed" in 0.1 s as
+    'smoke passed (ledger pending)'."""
+    _write(folder, GOOD.replace("    full_run_s: 20\n", ""))
+    with pytest.raises(ExpectationError, match=r"005_demo.yaml: experiment demo.adder: field smoke: no smoke run "
+                                               r"and no stated cost \(full_run_s\): give a smoke: block"):
+        claims.load(folder / "expected", documents=folder / "docs")
 
 
 def test_the_five_documents_declare_every_model_and_experiment_once():

@@ -327,8 +327,9 @@ def test_markers_are_prefixed(project):
 
 
 def test_labels_say_what_happened():
-    """A timing claim this run could not decide is no known non-reproduction; a smoke check whose
-    ledger runs are missing says so."""
+    """A timing claim this run could not decide is no known non-reproduction; an expensive claim
+    is labelled with its ledger's verdict (never 'smoke passed'), or 'no verdict yet' where the
+    ledger's runs are missing."""
     from types import SimpleNamespace
 
     from reprokit.plugin import _verdict
@@ -337,7 +338,8 @@ def test_labels_say_what_happened():
     assert _verdict(timing) == "undecided in this run"
     pending = SimpleNamespace(when="call", outcome="passed", skipped=False, failed=False,
                               keywords={"reprokit_smoke": 1}, user_properties=[("ledger", "pending")])
-    assert _verdict(pending) == "smoke passed (ledger pending)"
-    checked = SimpleNamespace(when="call", outcome="passed", skipped=False, failed=False,
-                              keywords={"reprokit_smoke": 1}, user_properties=[])
-    assert _verdict(checked) == "smoke passed"
+    assert _verdict(pending) == "no verdict yet"
+    for stated in ("reproduced", "undecided", "known non-reproduction"):
+        checked = SimpleNamespace(when="call", outcome="passed", skipped=False, failed=False,
+                                  keywords={"reprokit_smoke": 1}, user_properties=[("ledger", stated)])
+        assert _verdict(checked) == stated
