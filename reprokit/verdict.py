@@ -426,7 +426,8 @@ def trend_intervals(measured: dict, expected: dict, cap: int) -> list[Interval]:
     for name, bound in _norm(expected).items():
         curves = np.asarray(measured[name]["values"], dtype=float)
         rng = np.random.default_rng(0)
-        boot = [spearman(curves[rng.integers(0, len(curves), len(curves))].mean(0)) for _ in range(2000)]
+        draws = rng.integers(0, len(curves), (2000, len(curves)))  # the same draws, in order, as one at a time
+        boot = spearman_rows(curves[draws].mean(1))
         lo, hi = (float(q) for q in np.quantile(boot, [(1 - level) / 2, 1 - (1 - level) / 2]))
         limit = bound["spearman"]
         v = Verdict.REPRODUCED if hi <= limit else Verdict.NOT_REPRODUCED if lo > limit else Verdict.UNDECIDED
@@ -451,6 +452,20 @@ def spearman(curve: np.ndarray) -> float:
     if np.ptp(curve) == 0:
         return 0.0
     return float(stats.spearmanr(np.arange(len(curve)), curve).statistic)
+
+
+def spearman_rows(curves: np.ndarray) -> np.ndarray:
+    """``spearman`` of each row at once: Pearson's r of the rows' average ranks (scipy.stats.rankdata,
+    as spearmanr ranks) with the positions' ranks; 0 for a flat row. A bootstrap's 2,000 curves
+    in one call, not 2,000 calls."""
+    from scipy import stats
+    ranks = stats.rankdata(curves, axis=1)
+    ranks = ranks - ranks.mean(axis=1, keepdims=True)
+    position = np.arange(curves.shape[1], dtype=float) - (curves.shape[1] - 1) / 2
+    scale = np.sqrt((ranks ** 2).sum(axis=1) * (position ** 2).sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (ranks @ position) / scale
+    return np.where(np.ptp(curves, axis=1) == 0, 0.0, np.clip(r, -1.0, 1.0))
 
 
 def _combine(verdicts: list[Verdict]) -> Verdict:

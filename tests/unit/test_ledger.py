@@ -14,21 +14,17 @@ from reprokit.claims import load
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _decided():
-    claims = {c.id: c for c in load(ROOT / "expected")}
-    for row in report.rows(ROOT / "expected"):
-        for backend in ledger.backends():
-            verdict, measured = row[backend]
-            if verdict in ("reproduced", "not reproduced", "undecided"):
-                yield claims[row["id"]], backend, verdict, measured
+# Collected from the claims and the ledger's backends only (no verdict is computed at collection:
+# that took most of the suite's collection time); each test decides its own claim.
+TRAINING = [(c, b) for c in load(ROOT / "expected") if c.experiments for b in ledger.backends() if c.applies_to(b)]
 
 
-DECIDED = list(_decided())
-
-
-@pytest.mark.skipif(not DECIDED, reason="the ledger holds no complete set of full runs yet")
-@pytest.mark.parametrize("claim, backend, verdict, measured", DECIDED, ids=[f"{c.id}[{b}]" for c, b, _, _ in DECIDED])
-def test_recorded_runs_give_the_stated_verdict(claim, backend, verdict, measured):
+@pytest.mark.skipif(not TRAINING, reason="the ledger holds no full runs yet")
+@pytest.mark.parametrize("claim, backend", TRAINING, ids=[f"{c.id}[{b}]" for c, b in TRAINING])
+def test_recorded_runs_give_the_stated_verdict(claim, backend):
+    verdict, measured = report.verdict(claim, backend)
+    if verdict == "pending":
+        pytest.skip(f"{claim.id} [{backend}]: {measured}")
     stated = verdict_mod.stated(claim, backend).value
     assert verdict == stated, (f"{claim.id} [{backend}]: the ledger's full runs give '{verdict}' ({measured}), "
                                f"expected/ states '{stated}': update expected/ (reprokit restate) or rerun the full profile")
