@@ -205,6 +205,24 @@ def cmd_distribute(args) -> int:
     return 1 if problems else 0
 
 
+def cmd_verdicts(args) -> int:
+    """Train a document's undecided training claims until decided, then restate its YAML."""
+    from reprokit import backends, settings, verdicts
+    names = backends.parse(args.backend)
+    if keras_backend := backends.keras_backend_for(names):  # fixed per process: before Keras is imported
+        if os.environ.setdefault("KERAS_BACKEND", keras_backend) != keras_backend:
+            raise ReprokitError(f"--backend {args.backend}: needs KERAS_BACKEND={keras_backend}, this shell has "
+                                f"{os.environ['KERAS_BACKEND']}; unset it or run one Keras backend at a time")
+    settings.limit_threads(args.threads)
+    from reprokit import cache
+    cache.check_writable(Path(settings.RESULTS_DIR), cache.FIXES["ledger"])
+    claims = [c for c in _claims(args) if not args.document or c.document.startswith(args.document)]
+    if args.plan:
+        print(verdicts.describe(verdicts.plan(claims, names)))
+        return 0
+    return verdicts.run(claims, names, Path(args.expected), args.max_minutes)
+
+
 def cmd_restate(args) -> int:
     from reprokit import restate
     changed = restate.restate(Path(args.expected), check=args.check, timing=Path(args.timing) if args.timing else None)
@@ -363,6 +381,19 @@ def main(argv: list[str] | None = None) -> int:
     rs.add_argument("--check", action="store_true", help="only print what would change; exit 1 if anything would")
     rs.add_argument("--timing", metavar="LAST_RUN", help="restate timing claims too, from a run's last-run file")
     rs.set_defaults(fn=cmd_restate)
+    vd = sub.add_parser("verdicts", parents=[common], help="train undecided training claims until decided, then "
+                                                             "restate expected/ (states the cost first)",
+                        description="For every training claim the ledger cannot decide yet, train its experiments' "
+                                    "seeds up to the next look (3, 5, 10, 20; up to the seed budget) in the full "
+                                    "profile, recording each run; repeat until decided; then restate expected/. "
+                                    "States the runs and minutes first. Interrupted, it resumes where it stopped.")
+    vd.add_argument("--backend", default="torch", help="backends, comma-separated, one Keras backend at most "
+                                                       "(default torch)")
+    vd.add_argument("--document", help="only the claims of documents with this prefix, e.g. 005")
+    vd.add_argument("--plan", action="store_true", help="only state what would be trained and its cost")
+    vd.add_argument("--max-minutes", type=float, metavar="M", help="stop starting runs after M minutes")
+    vd.add_argument("--threads", type=_positive, default=1, help="threads per framework (default 1: one run per core)")
+    vd.set_defaults(fn=cmd_verdicts)
     nw = sub.add_parser("new", parents=[common], help="start the expectation file of a source document",
                         description="Writes expected/<document>.yaml with the document's name and title and, "
                                     "commented out, a claim's template and the document's lines that state numbers.")

@@ -24,6 +24,7 @@ import yaml
 
 from reprokit import check, ledger
 from reprokit.claims import STATED, Claim, load_file
+from reprokit.errors import ReprokitError
 from reprokit.verdict import Verdict, judge, stated
 
 BLOCKS = STATED
@@ -76,6 +77,14 @@ def restate_file(path: Path) -> list[str]:
     backends = ledger.backends()  # keras first: the other Keras backends state what differs from it
     lines = path.read_text().split("\n")
     out, changes, i = [], [], 0
+    seen = {m.group(1) for line in lines if (m := re.match(r"  - id: (\S+)", line))}
+    flow = [c.id for c in claims.values() if c.id not in seen and (c.experiments or c.kind == "time")
+            and any(c.applies_to(b) and (new := new_state(c, b)) is not None and new[0] is not stated(c, b)
+                    for b in ledger.backends())]
+    if flow:  # its verdict would change, but it is not written as "  - id: ..." with its fields below
+        raise ReprokitError(f"{path.name}: claim(s) {', '.join(flow)} would change, but restate rewrites only claims "
+                            f"written in block style ('  - id: {flow[0]}' with one field per line below it); rewrite "
+                            f"them so, then run it again")
     while i < len(lines):
         m = re.match(r"  - id: (\S+)", lines[i])
         if not m or m.group(1) not in claims or not (claims[m.group(1)].experiments or claims[m.group(1)].kind == "time"):
