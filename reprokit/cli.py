@@ -151,9 +151,10 @@ def cmd_report(args) -> int:
         from reprokit import html
         html.write(Path(args.html), Path(args.expected), Path(args.last_run))
         print(f"report written to {args.html}", file=sys.stderr)
-    if args.readme:
-        report.update_readme(Path(args.readme), Path(args.expected))
-        print(f"verdict table written into {args.readme}", file=sys.stderr)
+    if args.readme or args.pages:
+        for page in [Path(args.readme)] if args.readme else report.pages(args.root):
+            report.update_readme(page, Path(args.expected))
+            print(f"generated tables written into {page}", file=sys.stderr)
     elif not args.html:
         print(report.markdown(Path(args.expected)))
     return 0
@@ -337,7 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     rep = sub.add_parser("report", parents=[common],
                          help="the verdict table (Markdown) or the HTML report, from the ledger and the latest run",
                          description="Without options: the Markdown verdict table of the ledger's full runs on stdout.")
-    rep.add_argument("--readme", metavar="README", help="write the verdict and cost tables into README between their markers")
+    rep.add_argument("--readme", metavar="PAGE", help="write the generated tables into PAGE between their markers")
+    rep.add_argument("--pages", action="store_true",
+                     help="write the generated tables into README.md and docs/*.md, wherever their markers are")
     rep.add_argument("--html", metavar="PATH", help="write the self-contained HTML report (verdicts, curves, sweeps, "
                                                     "adder, MNIST confusion, timing ratios) to PATH")
     rep.add_argument("--last-run", metavar="PATH",

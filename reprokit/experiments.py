@@ -203,7 +203,7 @@ class Experiment:
     # quick profile trains an experiment with no smoke run whole only when this is at most
     # CHEAP_FULL_RUN_S; unstated, it is not cheap: its verdict waits for the ledger's full runs.
     full_run_s: float | None = None
-    # The seeds a claim on this experiment may use here (README "Seeds"): one number for every
+    # The seeds a claim on this experiment may use here (docs/verdicts.md, "Seeds until decided"): one number for every
     # backend, or a number per backend (set from what a run costs in it; unnamed ones get 3).
     seed_budget: int | dict[str, int] = 3
 

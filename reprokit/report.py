@@ -109,7 +109,40 @@ def _replace(text: str, start: str, end: str, body: str, readme: Path) -> str:
     return head + start + "\n" + body + "\n" + end + tail
 
 
+SYMBOLS_START, SYMBOLS_END = "<!-- symbols:start -->", "<!-- symbols:end -->"
+SYMBOL = {"reproduced": "✓", "not reproduced": "✗", "undecided": "?", "pending": "·", "n/a": " "}
+
+
+def symbols(folder: Path) -> str:
+    """The headline: each training claim's ledger verdict per backend, one symbol each."""
+    backends = ledger.backends()
+    lines = ["| claim | " + " | ".join(backends) + " |", "|---|" + "---|" * len(backends)]
+    for r in rows(folder):
+        if r["kind"] in ("acc", "curve", "order", "pred", "mech") and any(r[b][0] in SYMBOL for b in backends):
+            lines.append(f"| `{r['id']}` | " + " | ".join(SYMBOL.get(r[b][0], " ") for b in backends) + " |")
+    counts = {b: sum(1 for r in rows(folder) if r[b][0] == "reproduced") for b in backends}
+    lines.append("")
+    lines.append("✓ reproduced, ✗ not reproduced, ? undecided (the seeds recorded cannot decide it yet), · no runs "
+                 "recorded yet; from the committed ledger (`reprokit report --pages`). Reproduced per backend: "
+                 + ", ".join(f"{b} {n}" for b, n in counts.items()) + ".")
+    return "\n".join(lines)
+
+
 def update_readme(readme: Path, folder: Path) -> None:
-    """Replace the verdict table and the cost table between the README's markers."""
-    text = _replace(readme.read_text(), START, END, markdown(folder), readme)
-    readme.write_text(_replace(text, COST_START, COST_END, cost(), readme))
+    """Replace every generated table whose markers ``readme`` holds (the verdict table, the cost
+    table, the headline symbols); a page with none of them is an error."""
+    text = readme.read_text()
+    tables = ((START, END, lambda: markdown(folder)), (COST_START, COST_END, cost),
+              (SYMBOLS_START, SYMBOLS_END, lambda: symbols(folder)))
+    present = [(s, e, make) for s, e, make in tables if s in text and e in text]
+    if not present:
+        raise SystemExit(f"{readme}: no table markers ({START}, {COST_START}, {SYMBOLS_START}) to write between")
+    for s, e, make in present:
+        text = _replace(text, s, e, make(), readme)
+    readme.write_text(text)
+
+
+def pages(root: Path) -> list[Path]:
+    """The pages that hold generated tables: README.md and the documentation's."""
+    return [p for p in [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+            if any(m in p.read_text() for m in (START, COST_START, SYMBOLS_START))]

@@ -2,7 +2,7 @@
 ``judge(claim, backend, measured, seeds)``. The plugin, the CLI, the report and the ledger check
 all get their verdicts from here (through ``reprokit.check.decide``, which measures).
 
-Each kind of claim is asked its own question (README "How a verdict is decided"):
+Each kind of claim is asked its own question (docs/verdicts.md):
 
 - **a number the document printed from one run** (``plausible_run``, ``plausible_run_at_least``,
   ``plausible_outcome``) is one draw of the recipe: is it a plausible run? A conformal p-value

@@ -3,7 +3,7 @@ family's recorded runs in the ledger (every backend with at least 20 seeds of ea
 and each simulation draws 20 seeds per experiment from it with replacement, then judges the pair
 at 3, 5, 10 and 20 seeds in turn as ``check.decide`` does, stopping at the first decision. A
 decision is wrong when the population's own difference of means does not satisfy it. The rule
-allows each pair ALPHA / pairs (Bonferroni over the looks). README "How a verdict is decided".
+allows each pair ALPHA / pairs (Bonferroni over the looks). docs/verdicts.md.
 
     python tools/order_calibration.py [--simulations 1000]
 """

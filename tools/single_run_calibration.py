@@ -1,6 +1,6 @@
 """How often the single-run rule calls a run of the recipe itself "not reproduced".
 
-Two kinds of data, as README "How a verdict is decided" reports them:
+Two kinds of data, as docs/verdicts.md reports them:
 
 - ``synthetic``: the documented value and every backend's seeds are drawn from one distribution
   (normal, heavy-tailed t with 3 df, skewed, bimodal like IMDB-Q); three backends, each with the

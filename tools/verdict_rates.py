@@ -1,4 +1,4 @@
-"""Print the verdict rules' simulated error rates (README "How a verdict is decided"): the same
+"""Print the verdict rules' simulated error rates (docs/verdicts.md): the same
 simulations as tests/unit/test_verdicts.py, which asserts the bounds.
 
     python tools/verdict_rates.py

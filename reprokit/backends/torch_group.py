@@ -10,7 +10,7 @@ are elementwise. What differs from the solo run is only the order of float32 sum
 (an explicit loop over steps instead of torch's fused kernel), which
 ``tests/unit/test_grouped.py`` bounds.
 
-Why: the cheap families are bound by per-step overhead (README "Seeds"), and the overhead of one
+Why: the cheap families are bound by per-step overhead (docs/verdicts.md, "Seeds until decided"), and the overhead of one
 batched step is about that of one solo step.
 """
 

@@ -1,7 +1,7 @@
 """On a CUDA GPU, every model of the five documents computes what it computes on the CPU: the same
 weights give the same outputs, loss and gradients through cuDNN's fused kernels (the zero
 ``bias_hh`` buffer of Keras's form included), in Keras's parametrization and in torch's own.
-Skipped where torch sees no GPU, as in CI; run on a lent GPU machine (README "Devices").
+Skipped where torch sees no GPU, as in CI; run on a lent GPU machine (docs/backends.md).
 That training on the GPU is deterministic is test_determinism's check run with
 ``REPROKIT_DEVICE=cuda``."""
 

@@ -26,7 +26,7 @@ from reprokit import experiments, ledger, models, settings
 # 004's, written for torch: torch's own parametrization, Adam and loss (Experiment.framework).
 CASES = ["imdbq.rmsprop10", "imdbq.cells.gru", "index.lstm5", "binadd.h3.l3.ce"]
 SEEDS = [0, 1]
-# float32 rounding after one epoch (313-938 optimizer steps), measured (README "Grouped runs"): at
+# float32 rounding after one epoch (313-938 optimizer steps), measured (docs/performance.md, "Grouped runs"): at
 # most 1.3e-7 on a metric (Keras: 0 on IMDB-Q, the same sums in the same order); on a weight
 # 5.5e-7 relative, except the binary adder (Adam at lr 0.01, weights up to 7), whose rounding grows
 # to 1.4e-5 relative over its 938 steps (4.5e-5 under cross-entropy). A real difference (another shuffle, another initial draw,

@@ -1,7 +1,7 @@
 """Keras's own backends compute the same loss and gradients: the gradients reprokit takes (per
 weight, and with respect to the input for the mechanism claim) come from each backend's own
 differentiation — TensorFlow's tape, ``jax.grad``, torch autograd — and agree on the same weights.
-Where they do not, the difference is measured here (README "Where Keras's backends disagree"):
+Where they do not, the difference is measured here (docs/backends.md):
 
 - binary cross-entropy of a sigmoid output: TensorFlow computes it from the logits, JAX and torch
   clip the probability to [1e-7, 1 - 1e-7], so a saturated wrong output has a gradient on

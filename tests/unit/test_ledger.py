@@ -30,11 +30,12 @@ def test_recorded_runs_give_the_stated_verdict(claim, backend):
                                f"expected/ states '{stated}': update expected/ (reprokit restate) or rerun the full profile")
 
 
-def test_readme_tables_are_generated_from_this_ledger(tmp_path):
-    """The README's verdict and cost tables are what `reprokit report --readme` makes of the
-    committed ledger: regenerate them after recording runs."""
-    copy = tmp_path / "README.md"
-    copy.write_text((ROOT / "README.md").read_text())
+@pytest.mark.parametrize("page", ["README.md", "docs/findings.md", "docs/performance.md"])
+def test_the_pages_tables_are_generated_from_this_ledger(tmp_path, page):
+    """The README's headline symbols and the docs' verdict and cost tables are what `reprokit
+    report --pages` makes of the committed ledger: regenerate them after recording runs."""
+    copy = tmp_path / "page.md"
+    copy.write_text((ROOT / page).read_text())
     report.update_readme(copy, ROOT / "expected")
-    assert copy.read_text() == (ROOT / "README.md").read_text(), \
-        "README.md is out of date with results/: run `reprokit report --readme README.md`"
+    assert copy.read_text() == (ROOT / page).read_text(), \
+        f"{page} is out of date with results/: run `reprokit report --pages`"
