@@ -25,7 +25,18 @@ from reprokit.errors import ReprokitError
 
 def path(key: dict, label: str) -> Path:
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    return Path(settings.CACHE_DIR) / f"{label}-{digest}.json"
+    return inside(Path(settings.CACHE_DIR), f"{label}-{digest}.json")
+
+
+def inside(root: Path, relative: str) -> Path:
+    """``root / relative``, which must stay inside ``root`` once resolved (no "..", no absolute
+    part, no symbolic link leading out): every ledger and cache file is placed through here."""
+    target = Path(root) / relative
+    if Path(relative).is_absolute() or ".." in Path(relative).parts or \
+            not target.resolve().is_relative_to(Path(root).resolve()):
+        raise ReprokitError(f"{relative!r} would be written outside {root}: a name must be a plain name "
+                            f"(letters, digits, '.', '_', '-'; no '/' or '..'), and no link may lead out of the folder")
+    return target
 
 
 def _read(path: Path, key: dict) -> dict | None:

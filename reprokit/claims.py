@@ -20,7 +20,7 @@ from reprokit.verdict import RECIPE, SINGLE_RUN, TIMING
 from reprokit.errors import ExpectationError
 
 KINDS = ("data", "shape", "params", "acc", "curve", "order", "time", "pred", "mech")
-ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+ID = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)+")  # fullmatch: a trailing newline is no id
 MISSING = object()
 
 
@@ -286,7 +286,7 @@ def _claim(name: str, document: str, index: int, raw: Any,
     if not isinstance(raw, dict):
         return None, [f"{where}: expected a mapping of fields, found {type(raw).__name__}"]
     cid = raw.get("id")
-    if isinstance(cid, str) and ID.match(cid):
+    if isinstance(cid, str) and ID.fullmatch(cid):
         where = f"{name}: claim {cid}"
     problems: list[str] = []
 
@@ -307,7 +307,7 @@ def _claim(name: str, document: str, index: int, raw: Any,
             fail(key, f"must be a {kind}, found {type(value).__name__} {value!r}")
     if problems:  # the checks below read these fields as their types
         return None, problems
-    if not ID.match(cid):
+    if not ID.fullmatch(cid):
         fail("id", f"{cid!r} is not a dotted lower-case id like imdbq.params.embedding")
     if raw["kind"] not in KINDS:
         fail("kind", f"unknown kind {raw['kind']!r}; one of {', '.join(KINDS)}")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import types
 import typing
 from pathlib import Path
@@ -158,16 +159,33 @@ def _section(doc: dict, key: str, name: str, problems: _Problems) -> dict:
     return section
 
 
+# A model's or experiment's name becomes a folder of the ledger and of the run cache: one plain
+# path component (no separators, no "..", not absolute), so no name writes outside its folder.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+def safe_name(name: Any) -> bool:
+    return isinstance(name, str) and NAME.fullmatch(name) is not None and ".." not in name
+
+
 def declare(doc: dict, name: str, problems: list[str]) -> tuple[dict[str, m.Model], dict[str, Any]]:
     """The models and experiments of one parsed file ``name``; their problems go to ``problems``."""
     from reprokit.experiments import Experiment
     found = _Problems()
     models, experiments = {}, {}
+    for kind in ("models", "experiments"):
+        for bad in [n for n in _section(doc, kind, name, _Problems()) if not safe_name(n)]:
+            found.append(f"{name}: {kind[:-1]} {bad!r}: not a plain name (letters, digits, '.', '_', '-'; no '/', "
+                         f"no '..'): it names a folder of the ledger")
     for model, raw in _section(doc, "models", name, found).items():
+        if not safe_name(model):
+            continue
         built = _build(m.Model, raw, f"{name}: model {model}", found, name=str(model))
         if built is not None:
             models[str(model)] = built
     for exp, raw in _section(doc, "experiments", name, found).items():
+        if not safe_name(exp):
+            continue
         built = _build(Experiment, raw, f"{name}: experiment {exp}", found, name=str(exp))
         if built is not None and built.smoke is None and built.full_run_s is None:
             # the quick profile would have nothing to train and nothing to show learning: not a pass

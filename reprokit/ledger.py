@@ -21,7 +21,8 @@ from reprokit import settings
 
 
 def path(name: str, backend: str, seed: int) -> Path:
-    return Path(settings.RESULTS_DIR) / "runs" / name / f"{backend}-seed{seed}.json"
+    from reprokit.cache import inside
+    return inside(Path(settings.RESULTS_DIR) / "runs", f"{name}/{backend}-seed{int(seed)}.json")
 
 
 def backends() -> tuple[str, ...]:
