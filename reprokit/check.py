@@ -43,8 +43,10 @@ def recorded_seeds(names: list[str], backend: str) -> int:
     count = None
     for name in names:
         exp, n = experiments.get(name), 0
-        while ledger.status(exp, backend, n)[0] == "current":
+        while (state := ledger.status(exp, backend, n)[0]) == "current":
             n += 1
+        if state == "corrupt":
+            raise ledger.corrupt(name, backend, n)
         count = n if count is None else min(count, n)
     return count or 0
 

@@ -33,11 +33,44 @@ def backends() -> tuple[str, ...]:
 
 
 def _read(p: Path) -> dict | None:
+    """The entry in ``p``; ``None`` where it is no entry, or its content no longer matches the
+    digest it was written with (edited by hand, truncated, corrupted)."""
     try:
         entry = json.loads(p.read_text())
     except (OSError, ValueError):
         return None
-    return entry if isinstance(entry, dict) and {"key", "result"} <= set(entry) else None
+    if not isinstance(entry, dict) or not {"key", "result", "digest"} <= set(entry):
+        return None
+    return entry if entry["digest"] == digest(entry) else None
+
+
+def digest(entry: dict) -> str:
+    """SHA-256 of the entry's content (key, recorded, result) as canonical JSON. It shows an entry
+    is unchanged since it was written; anyone can recompute it, so it proves no origin: that is
+    ``signature``'s job."""
+    import hashlib
+    content = {k: entry.get(k) for k in ("key", "recorded", "result")}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+KEY_VARIABLE = "REPROKIT_LEDGER_KEY"  # the coordinator's secret for signing entries; never committed
+
+
+def signature(entry: dict, secret: str) -> str:
+    """HMAC-SHA-256 of the entry's digest under ``secret``: only a holder of the key can make it."""
+    import hashlib
+    import hmac
+    return hmac.new(secret.encode(), digest(entry).encode(), hashlib.sha256).hexdigest()
+
+
+def sealed(entry: dict) -> dict:
+    """``entry`` with its digest, and its signature where ``$REPROKIT_LEDGER_KEY`` is set."""
+    import os
+    entry = {k: v for k, v in entry.items() if k not in ("digest", "signature")}
+    entry["digest"] = digest(entry)
+    if secret := os.environ.get(KEY_VARIABLE):
+        entry["signature"] = signature(entry, secret)
+    return entry
 
 
 @functools.cache
@@ -90,7 +123,7 @@ def record(exp, backend: str, seed: int, key: dict, result: dict, source: str = 
                 "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     if "group" in result:  # trained with other seeds as one group (experiments.train_group)
         recorded["group"] = result["group"]
-    entry = {"key": key, "recorded": recorded, "result": result}
+    entry = sealed({"key": key, "recorded": recorded, "result": result})
     write_atomic(path(exp.name, backend, seed), json.dumps(entry, indent=1, sort_keys=True))
 
 
@@ -124,11 +157,20 @@ def status(exp, backend: str, seed: int) -> tuple[str, dict | None]:
     return ("current" if same else "stale"), entry
 
 
+def corrupt(name: str, backend: str, seed: int) -> Exception:
+    """The error for an unreadable entry: never a silent "pending", the file named with the fix."""
+    from reprokit.errors import ReprokitError
+    return ReprokitError(f"{path(name, backend, seed)}: not a ledger entry, or its content does not match its digest "
+                         f"(edited or corrupted); restore it (git checkout -- FILE) or delete it and record the run again")
+
+
 def results(exp, backend: str, seeds: list[int]) -> tuple[list[dict[str, Any]], list[str]]:
     """The current recorded results for ``seeds`` and, per seed not usable, why."""
     found, problems = [], []
     for seed in seeds:
         state, entry = status(exp, backend, seed)
+        if state == "corrupt":
+            raise corrupt(exp.name, backend, seed)
         if state == "current":
             found.append(entry["result"])
         else:
@@ -143,7 +185,7 @@ def entry_problem(name: str, backend: str, seed: int, entry: dict | None) -> str
     from reprokit import experiments
     from reprokit.errors import ReprokitError
     if entry is None:
-        return "not a ledger entry"
+        return "not a ledger entry, or its content does not match its digest (edited or corrupted)"
     try:
         exp = experiments.get(name)
     except ReprokitError:
@@ -162,7 +204,7 @@ def write(name: str, backend: str, seed: int, entry: dict) -> Path:
     from reprokit.cache import write_atomic
     target = path(name, backend, seed)
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(target, json.dumps(entry, indent=1, sort_keys=True))
+    write_atomic(target, json.dumps(entry, indent=1, sort_keys=True))  # as merged: digest and signature kept
     return target
 
 
@@ -172,8 +214,13 @@ def merge(sources: list[Path], replace: bool = False) -> tuple[list[str], list[s
     with any problem nothing is written. Each entry must pass ``entry_problem`` for the run its
     file names; one that equals the entry here is skipped; one that differs from a current entry
     here is a conflict unless ``replace``."""
+    import hmac
+    import os
+
     from reprokit import experiments
     planned, problems = [], []
+    secret = os.environ.get(KEY_VARIABLE)
+    seen: dict[tuple[str, str, int], Path] = {}  # run -> the source file that brought it
     for source in sources:
         runs = source / "runs" if (source / "runs").is_dir() else source
         files = sorted(runs.glob("*/*-seed*.json"))
@@ -182,10 +229,20 @@ def merge(sources: list[Path], replace: bool = False) -> tuple[list[str], list[s
         for p in files:
             name, (backend, _, seed) = p.parent.name, p.stem.rpartition("-seed")
             entry = _read(p)
-            problem = entry_problem(name, backend, int(seed), entry) if seed.isdigit() else "not a ledger entry"
+            problem = entry_problem(name, backend, int(seed), entry) if seed.isdigit() else \
+                "not a ledger entry"
+            if problem is None and secret and not hmac.compare_digest(entry.get("signature", ""),
+                                                                       signature(entry, secret)):
+                problem = (f"not signed with this coordinator's key (${KEY_VARIABLE}): forged, edited, or "
+                           f"trained by a job that did not have the key")
             if problem:
                 problems.append(f"{p}: {problem}")
                 continue
+            if (run := (name, backend, int(seed))) in seen:
+                problems.append(f"{p}: the same run as {seen[run]}: two sources hold {name}/{backend}-seed{seed}; "
+                                f"merge the one you trust")
+                continue
+            seen[run] = p
             here = _read(path(name, backend, int(seed)))
             if here is not None and here["key"] == entry["key"] and here["result"] == entry["result"]:
                 continue  # merged before

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reprokit import cli, settings
+from reprokit import cli, ledger, settings
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRY = Path("runs/binadd.h3.l3.ce/torch-seed0.json")  # a solo run of the committed ledger
@@ -66,7 +66,8 @@ def test_merge_keeps_a_current_entry_that_differs_unless_told(ledgers, capsys):
     job, target = ledgers
     assert cli.main(["merge", str(job)]) == 0
     entry = json.loads((job / ENTRY).read_text())
-    entry["result"]["test"]["accuracy"] += 0.01  # the same run, another result: a conflict
+    entry["result"]["test"]["accuracy"] += 0.01  # the same run, another result (sealed anew): a conflict
+    entry = ledger.sealed(entry)
     (job / ENTRY).write_text(json.dumps(entry))
     assert cli.main(["merge", str(job)]) == 1
     assert "conflicts with the current entry" in capsys.readouterr().err
@@ -100,3 +101,60 @@ def test_distribute_trains_the_missing_runs_on_a_local_cluster_and_writes_them_h
     assert (target / "runs/binadd.h3.l3.ce/torch-seed1.json").exists()
     assert distribute.plan(["binadd.h3.l3.ce", "imdbq.adam5"], ("torch",), [0, 1]) == [
         ("imdbq.adam5", "torch", 0), ("imdbq.adam5", "torch", 1)]
+
+
+def _forge(p: Path, seal: bool, **changes) -> None:
+    entry = json.loads(p.read_text())
+    entry["result"]["test"]["accuracy"] = 1.0
+    for k, v in changes.items():
+        entry["key"][k] = v
+    p.write_text(json.dumps(ledger.sealed(entry) if seal else entry))
+
+
+def test_an_entry_edited_by_hand_is_refused_by_its_digest(ledgers, capsys):
+    job, target = ledgers
+    _forge(job / ENTRY, seal=False)
+    assert cli.main(["merge", str(job)]) == 1
+    assert "does not match its digest" in capsys.readouterr().err and not target.exists()
+
+
+def test_with_the_coordinators_key_a_forged_entry_is_refused_and_a_signed_one_merges(ledgers, capsys, monkeypatch):
+    """A forger who recomputes the digest (anyone can) still cannot sign: a recorded entry copied
+    under a new seed with its metrics set to 1.0 is refused once the key is set."""
+    job, target = ledgers
+    copy = job / ENTRY.with_name("torch-seed7.json")
+    shutil.copy(job / ENTRY, copy)
+    _forge(copy, seal=True, seed=7)  # the forger has no key
+    monkeypatch.setenv(ledger.KEY_VARIABLE, "the coordinator's secret")
+    (job / ENTRY).write_text(json.dumps(ledger.sealed(json.loads((job / ENTRY).read_text()))))  # signed by a job
+    assert cli.main(["merge", str(job)]) == 1
+    err = capsys.readouterr().err
+    assert "torch-seed7.json: not signed with this coordinator's key" in err and "torch-seed0.json" not in err
+    copy.unlink()
+    assert cli.main(["merge", str(job)]) == 0
+    assert json.loads((target / ENTRY).read_text())["signature"]
+
+
+def test_two_sources_with_the_same_run_are_a_conflict(ledgers, tmp_path, capsys):
+    job, target = ledgers
+    other = tmp_path / "other"
+    (other / ENTRY).parent.mkdir(parents=True)
+    entry = json.loads((job / ENTRY).read_text())
+    entry["result"]["test"]["accuracy"] -= 0.01
+    (other / ENTRY).write_text(json.dumps(ledger.sealed(entry)))
+    assert cli.main(["merge", str(job), str(other)]) == 1
+    assert "two sources hold binadd.h3.l3.ce/torch-seed0" in capsys.readouterr().err and not target.exists()
+
+
+def test_a_corrupt_ledger_file_is_named_not_read_as_pending(tmp_path, monkeypatch):
+    """A ledger file that is not JSON once turned two verdicts into 'pending' beside 19 intact seeds."""
+    from reprokit import check, claims
+    from reprokit.errors import ReprokitError
+    target = tmp_path / "ledger"
+    shutil.copytree(ROOT / "results" / "runs" / "binadd.h3.l3.ce", target / "runs" / "binadd.h3.l3.ce")
+    shutil.copytree(ROOT / "results" / "runs" / "binadd.h3.l3.mse", target / "runs" / "binadd.h3.l3.mse")
+    monkeypatch.setattr(settings, "RESULTS_DIR", target)
+    (target / "runs" / "binadd.h3.l3.ce" / "torch-seed1.json").write_text("{not json")
+    claim = next(c for c in claims.load(settings.EXPECTED_DIR) if c.id == "binadd.acc.h3_l3")
+    with pytest.raises(ReprokitError, match=r"binadd.h3.l3.ce/torch-seed1.json: not a ledger entry"):
+        check.decide(claim, "torch", source="ledger")
