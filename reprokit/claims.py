@@ -256,8 +256,10 @@ def _documents(folder: Path, names: list) -> tuple[list[str], list[tuple[int, An
 
 
 def _normal(text: str) -> str:
-    """Whitespace collapsed; "↪" (a line wrapped by the transcription) is a line break."""
-    return re.sub(r"\s+", " ", text.replace("↪", " ")).strip()
+    """Whitespace collapsed; "↪" (a line wrapped by the transcription) is a line break; Unicode in
+    its composed form (NFC), so that "é" typed as e + accent matches the document's "é"."""
+    import unicodedata
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text).replace("↪", " ")).strip()
 
 
 GAP = re.compile(r"\s*(?:\.\.\.|…)\s*")  # "..." in a quote: words left out
@@ -311,10 +313,16 @@ def _claim(name: str, document: str, index: int, raw: Any,
         fail("id", f"{cid!r} is not a dotted lower-case id like imdbq.params.embedding")
     if raw["kind"] not in KINDS:
         fail("kind", f"unknown kind {raw['kind']!r}; one of {', '.join(KINDS)}")
+    elif (raw["kind"] == "time") != raw["measure"].startswith("timing."):
+        # the kind chooses the pass a claim runs in: a time claim runs alone, at one thread
+        fail("kind", f"kind {raw['kind']!r} with measurement {raw['measure']!r}: a time claim measures with "
+                     f"timing.*, and only a time claim does")
     known = [*COMPARISONS, *SINGLE_RUN, *RECIPE, *TIMING]
     if raw["compare"] not in known:
         fail("compare", f"unknown comparison {raw['compare']!r}; one of {', '.join(known)}")
-    if texts is not None and not quoted(raw["quote"], texts):
+    if not raw["quote"].strip():
+        fail("quote", "empty: quote the document's words (an empty quote is found in any document)")
+    elif texts is not None and not quoted(raw["quote"], texts):
         fail("quote", f"{_normal(raw['quote'])[:70]!r} does not occur in {document} (whitespace and line breaks "
                       f"aside; '...' for words left out); quote the document word for word, context goes in note")
     args = raw.get("args", {})
@@ -338,17 +346,25 @@ def _claim(name: str, document: str, index: int, raw: Any,
         if problem:
             fail("expected", problem)
     tol = raw.get("tolerance")
-    if tol is not None and (not math.isfinite(tol) or tol < 0):
-        fail("tolerance", f"must be a finite number >= 0, found {tol!r}")
+    try:
+        tol_ok = tol is None or math.isfinite(float(tol)) and tol >= 0
+    except OverflowError:  # a 400-digit integer
+        tol_ok = False
+    if not tol_ok:
+        fail("tolerance", f"must be a finite number >= 0, found {str(tol)[:40]!r}")
     if raw["compare"] in NEEDS_TOLERANCE and tol is None:
         fail("tolerance", f"comparison {raw['compare']!r} needs a tolerance")
     if tol is not None and not raw.get("why_tolerance"):
         fail("why_tolerance", "a tolerance (a practical margin) needs a one-line justification")
     backends = raw.get("backends", ["keras", "torch"])
     families = {"keras", "torch"}
+    if not isinstance(backends, list) or not backends:
+        fail("backends", f"give a non-empty list such as [keras, torch], found {backends!r}")
+        backends = []
     for b in backends:
-        if b not in families:
-            fail("backends", f"unknown backend {b!r}; one of keras, torch "
+        if not isinstance(b, str) or b not in families:
+            hint = " (YAML reads a bare no/yes/off/on as true or false: quote it)" if isinstance(b, bool) else ""
+            fail("backends", f"unknown backend {b!r}{hint}; one of keras, torch "
                              f"(keras covers every Keras backend: {', '.join(x for x in BACKENDS if x.startswith('keras'))})")
     per_backend = {}
     for b, v in raw.get("per_backend", {}).items():
@@ -406,6 +422,11 @@ def _check_names(fail, args: dict) -> None:
     for key in ("experiment", "model"):
         if key in args and not isinstance(args[key], str):
             fail(f"args.{key}", f"must be a name, found {type(args[key]).__name__} {args[key]!r}")
+    for key in ("experiments", "pairs"):
+        if key in args and not isinstance(args[key], list):
+            fail(f"args.{key}", f"must be a list, found {type(args[key]).__name__} {args[key]!r}"
+                                + (f" (write [{args[key]}])" if isinstance(args[key], str) else ""))
+            return
     model = args.get("model")
     if isinstance(model, str) and model not in models:
         fail("args.model", f"unknown model {model!r}; the documents' files declare models (models:)")
