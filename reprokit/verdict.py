@@ -131,6 +131,33 @@ def _single_run_decision(k: int, n: int, what: str, inside: bool = True,
     return Verdict.UNDECIDED, said, plan
 
 
+def systematic_gap(measured: Any, expected: Any, reference: list[Any]) -> str:
+    """Where every seed of this backend and of every other backend with seeds lies on one side of
+    a documented value: "every seed of K backends is below the documented X, by G spreads" (the gap
+    from the nearest seed, in the spread pooled over all of them), for the farthest such value; ""
+    where none is. A finding, not a verdict: it says the document's run differs from every run
+    here in one direction, whatever the verdict."""
+    ls = leaves(measured, _norm(expected))
+    refs = [leaves(m, _norm(expected)) for m in reference]
+    found = None
+    for i, (where, seeds, value) in enumerate(ls):
+        groups = [seeds] + [r[i][1] for r in refs if len(r[i][1])]
+        every = np.concatenate(groups)
+        if len(groups) < 2 or not (np.all(every < value) or np.all(every > value)):
+            continue
+        df = sum(len(g) - 1 for g in groups)
+        spread = math.sqrt(sum(float(np.sum((g - np.mean(g)) ** 2)) for g in groups) / df) if df else 0.0
+        gap = float(np.min(np.abs(every - value)))
+        size = gap / spread if spread else math.inf
+        if found is None or size > found[0]:
+            found = (size, where, value, "below" if np.all(every < value) else "above", len(groups), len(every))
+    if found is None:
+        return ""
+    size, where, value, side, backends, n = found
+    return (f"systematic gap: all {n} seeds of {backends} backends are {side} the documented {where or 'value'} "
+            f"{value:g}, the nearest by {size:.1f} pooled spreads")
+
+
 def prediction_looks(cap: int) -> int:
     """How many looks share ALPHA_PREDICTION (Bonferroni): those before the plan's seeds."""
     return max(1, sum(1 for n in looks_for(cap) if n < SINGLE_RUN_SEEDS))
@@ -496,6 +523,8 @@ def judge(claim, backend: str, measured: Any, seeds: int | None = None, cap: int
         # a yes/no outcome has no spread to pool: the conformal rank alone, with all of ALPHA
         verdict, said, needs = _single_run_decision(k, n, what, inside,
                                                     ALPHA if claim.compare == "plausible_outcome" else ALPHA_CONFORMAL)
+        if claim.compare != "plausible_outcome" and (gap := systematic_gap(measured, expected, reference or [])):
+            shown += f"; {gap}"
         if verdict is Verdict.UNDECIDED and claim.compare != "plausible_outcome":
             outside, why = prediction_interval(measured, expected, margin, claim.compare == "plausible_run_at_least",
                                                cap, reference or [])

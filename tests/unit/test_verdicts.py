@@ -414,3 +414,15 @@ def test_smoke_failure_names_the_run(monkeypatch):
 def test_looks_follow_the_family_budget():
     assert looks_for(20) == LOOKS
     assert looks_for(3) == (3,)
+
+
+def test_a_documented_value_beyond_every_backends_seeds_is_named_a_systematic_gap():
+    """MNIST's document 004: every seed of every backend below the documented accuracy. The outcome
+    says so with the gap in pooled spreads; a value among the seeds of one backend is no gap."""
+    claim = _claim("plausible_run", {"test.accuracy": 0.985})
+    own = {"test.accuracy": {"values": [0.963, 0.964, 0.966]}}
+    others = [{"test.accuracy": {"values": [0.966, 0.967, 0.972]}}, {"test.accuracy": {"values": [0.956, 0.969, 0.971]}}]
+    detail = judge(claim, "torch", own, seeds=3, cap=3, reference=others).detail
+    assert "systematic gap: all 9 seeds of 3 backends are below the documented test.accuracy 0.985" in detail
+    among = [{"test.accuracy": {"values": [0.98, 0.99, 0.97]}}]
+    assert "systematic gap" not in judge(claim, "torch", own, seeds=3, cap=3, reference=among).detail
