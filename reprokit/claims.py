@@ -164,7 +164,7 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-DOCUMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.txt$")
+DOCUMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.(txt|ipynb)$")  # a transcription or a notebook
 
 
 def _no_nan(value: Any) -> bool:
@@ -251,8 +251,32 @@ def _documents(folder: Path, names: list) -> tuple[list[str], list[tuple[int, An
         if path is None or not path.is_file():
             missing.append((i, d))
         else:
-            texts.append(_normal(path.read_text(encoding="utf-8", errors="replace")))
+            texts.append(_normal(notebook_text(path) if path.suffix == ".ipynb"
+                                 else path.read_text(encoding="utf-8", errors="replace")))
     return texts, missing
+
+
+def notebook_text(path: Path) -> str:
+    """A Jupyter notebook as the text its claims quote: each cell's source, then its text outputs
+    (streams, and the text/plain of results and displays), in order. Read with nbformat; a file
+    that is not a notebook is one clear error."""
+    import nbformat
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception as exc:  # nbformat raises its own and JSON's errors
+        raise ExpectationError(f"{path.name}: not a readable Jupyter notebook ({type(exc).__name__}: "
+                               f"{str(exc)[:120]}); save it from Jupyter again, or give a text transcription") from None
+    parts = []
+    for cell in nb.cells:
+        parts.append(cell.get("source", ""))
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                parts.append(out.get("text", ""))
+            elif out.get("output_type") in ("execute_result", "display_data"):
+                parts.append(out.get("data", {}).get("text/plain", ""))
+            elif out.get("output_type") == "error":
+                parts.append("\n".join(out.get("traceback", [])))
+    return "\n".join(p if isinstance(p, str) else "".join(p) for p in parts)
 
 
 def _normal(text: str) -> str:
