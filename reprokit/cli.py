@@ -244,11 +244,18 @@ def cmd_new(args) -> int:
     if not source.is_file():
         raise ReprokitError(f"{args.document!r} is not among the source documents in {documents} "
                             f"(set REPROKIT_DOCUMENTS_DIR to their folder)")
+    from reprokit.claims import DOCUMENT, notebook_text
+    if not DOCUMENT.fullmatch(source.name) or ".." in source.name:
+        raise ReprokitError(f"{source.name!r}: the loader takes only plain names ending in .txt or .ipynb "
+                            f"(letters, digits, '.', '_', '-'), like 005_notes.txt; rename the file")
+    if not Path(args.expected).is_dir():
+        raise ReprokitError(f"--expected {args.expected}: no such folder; create it (mkdir -p {args.expected})")
     target = Path(args.expected) / (source.stem + ".yaml")
     if target.exists():
         raise ReprokitError(f"{target} exists; edit it, or remove it to start again")
-    lines = [line.strip() for line in source.read_text(encoding="utf-8", errors="replace").splitlines()]
-    title = next((line for line in lines if line), source.stem)
+    text = notebook_text(source) if source.suffix == ".ipynb" else source.read_text(encoding="utf-8", errors="replace")
+    lines = [line.strip() for line in text.splitlines()]
+    title = next((line.lstrip("# ") for line in lines if line), source.stem)
     candidates = list(dict.fromkeys(line for line in lines if NUMBER.search(line) and 8 <= len(line) <= 160))
     body = [
         "# yaml-language-server: $schema=../docs/expectations.schema.json",

@@ -45,3 +45,15 @@ def test_a_file_that_is_no_notebook_is_one_clear_line(folder):  # noqa: F811
     (folder / "expected" / "005_demo.yaml").write_text(_yaml("Total params: 88"))
     with pytest.raises(ExpectationError, match="005_demo.ipynb: not a readable Jupyter notebook"):
         claims.load(folder / "expected", documents=folder / "docs")
+
+
+def test_reprokit_new_starts_a_notebooks_file_from_its_text(folder, monkeypatch, capsys):  # noqa: F811
+    from reprokit import cli
+    _notebook(folder / "docs" / "005_demo.ipynb")
+    monkeypatch.setenv("REPROKIT_DOCUMENTS_DIR", str(folder / "docs"))
+    (folder / "new").mkdir()
+    assert cli.main(["new", "005_demo.ipynb", "--expected", str(folder / "new")]) == 0
+    text = (folder / "new" / "005_demo.yaml").read_text()
+    assert 'title: "A GRU adder"' in text and "#   Total params: 88" in text and "cells" not in text
+    assert cli.main(["new", "005_demo.ipynb", "--expected", str(folder / "missing")]) == 2
+    assert "no such folder; create it" in capsys.readouterr().err
