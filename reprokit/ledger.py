@@ -107,6 +107,44 @@ def cpu_model() -> str:
         return platform.processor() or platform.machine()
 
 
+# The instruction sets a CPU's float kernels choose between (oneDNN, XLA, Eigen): two processors of
+# one name that differ here compute different last bits, so bit-identity is promised only between
+# entries whose processors agree on them (the name alone does not tell: "AMD EPYC" is many chips).
+KERNEL_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx_vnni", "avx512f", "avx512bw", "avx512vl", "avx512dq",
+                "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8")
+
+
+def instruction_sets() -> str:
+    """This processor's family, model and kernel-relevant flags (``KERNEL_FLAGS``), as one string
+    recorded with every entry: ``"family 25 model 17: avx avx2 fma ..."``."""
+    info: dict[str, str] = {}
+    try:
+        for line in open("/proc/cpuinfo"):
+            name, _, value = line.partition(":")
+            if name.strip() in ("cpu family", "model", "flags") and name.strip() not in info:
+                info[name.strip()] = value.strip()
+    except OSError:
+        return f"{platform.machine()}: unknown"
+    flags = set(info.get("flags", "").split())
+    return f"family {info.get('cpu family', '?')} model {info.get('model', '?')}: " + \
+        " ".join(f for f in KERNEL_FLAGS if f in flags)
+
+
+def bit_identical_here(entry: dict) -> str | None:
+    """``None`` where this machine should retrain ``entry`` to the last bit (same device, same
+    instruction sets), else why not, for a test's skip."""
+    recorded = entry.get("recorded", {})
+    if recorded.get("device") != device():
+        return f"recorded on {recorded.get('device')}, this is {device()}: float results may differ between processors"
+    if "isa" not in recorded:
+        return (f"recorded before entries named their processor's instruction sets; this {device()} has "
+                f"{instruction_sets()}: whether its float kernels match cannot be told")
+    if recorded["isa"] != instruction_sets():
+        return (f"recorded on a {device()} with {recorded['isa']}, this one has {instruction_sets()}: "
+                f"different float kernels")
+    return None
+
+
 def machine_folder(device_name: str | None = None) -> str:
     """``device_name`` (default: this machine's ``device()``) as one safe path component: saved
     benchmark runs are kept under it. Every run of non-alphanumerics becomes one ``-``, so
@@ -119,7 +157,7 @@ def record(exp, backend: str, seed: int, key: dict, result: dict, source: str = 
     """Write the entry atomically. ``source``: "trained" by this process, or read from the run
     "cache" (trained earlier with the identical key)."""
     from reprokit.cache import write_atomic
-    recorded = {"commit": commit(), "device": device(), "source": source,
+    recorded = {"commit": commit(), "device": device(), "isa": instruction_sets(), "source": source,
                 "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     if "group" in result:  # trained with other seeds as one group (experiments.train_group)
         recorded["group"] = result["group"]

@@ -39,9 +39,8 @@ def test_recorded_run_reproduces_bit_for_bit(name, backend, seed):
         pytest.skip("needs the data: set REPROKIT_DATA_DIR")
     state, entry = ledger.status(experiments.get(name), backend, seed)
     assert state == "current", f"{name}/{backend}-seed{seed}: the ledger entry is {state}; record the run again"
-    if entry["recorded"]["device"] != ledger.device():
-        pytest.skip(f"recorded on {entry['recorded']['device']}, this is {ledger.device()}: "
-                    "float results may differ between processors")
+    if why := ledger.bit_identical_here(entry):
+        pytest.skip(why)
     retrained, recorded = _numbers(run_json(SCRIPT, name, backend, str(seed))), _numbers(entry["result"])
     differ = [k for k in recorded if retrained.get(k) != recorded[k]]
     assert not differ, (f"{name}/{backend}-seed{seed}: retrained {differ} differ from the ledger entry recorded at "
