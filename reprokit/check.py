@@ -183,7 +183,8 @@ def run_cost_s(name: str, backend: str) -> tuple[float | None, str]:
             if state != "current":
                 break
             cost = float(entry["result"].get("wall_s", 0.0)) / int(entry["result"].get("group", {}).get("size", 1))
-            (here if entry["recorded"]["device"] == ledger.device() else anywhere).append((b == backend, cost))
+            on_this = entry.get("recorded", {}).get("device") == ledger.device()
+            (here if on_this else anywhere).append((b == backend, cost))
         if here or anywhere:
             break
     for found, where in ((here, "recorded on this processor"), (anywhere, "recorded on another processor")):

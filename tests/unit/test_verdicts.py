@@ -371,7 +371,8 @@ def _record(tmp_path, monkeypatch, best: list[float]):
         key = {"recipe": json.loads(json.dumps(exp.recipe())), "seed": seed, "data": "d", "env": {}}
         p = ledger.path("stack4", "keras", seed)
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(json.dumps({"key": key, "result": {"history": {"val_accuracy": [acc]}, "test": {"accuracy": acc}}}))
+        p.write_text(json.dumps(ledger.sealed({"key": key, "result": {"history": {"val_accuracy": [acc]},
+                                                                        "test": {"accuracy": acc}}})))
     monkeypatch.setattr(experiments.ImdbData, "digest", lambda self: "d")
     monkeypatch.setattr(experiments, "run", lambda *a, **k: {"test": {"accuracy": 0.9}})
 
@@ -400,7 +401,7 @@ def test_stale_entry_is_not_used(tmp_path, monkeypatch):
     p = ledger.path("stack4", "keras", 1)
     entry = json.loads(p.read_text())
     entry["key"]["recipe"]["epochs"] = 3
-    p.write_text(json.dumps(entry))
+    p.write_text(json.dumps(ledger.sealed(entry)))  # a real entry of another recipe, not a corrupt one
     assert check.smoke(_stack4(), "keras").ledger is None
 
 
