@@ -17,6 +17,13 @@ def pytest_configure(config):
         _first_run_on_a_machine(config)
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """The long setups first: an expensive claim's smoke training (one to three minutes each) goes
+    to the front of the queue, so that under ``-n auto --dist worksteal`` the short tests fill in
+    around them instead of a smoke training starting last and running alone at the end."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("reprokit_smoke") else 1)  # stable: order kept
+
+
 NOTHING_TO_COMPARE = pytest.StashKey[str]()
 
 

@@ -21,10 +21,10 @@ fi
 export REPROKIT_DATA_DIR=${REPROKIT_DATA_DIR:-../shared/data}
 export REPROKIT_DOCUMENTS_DIR=${REPROKIT_DOCUMENTS_DIR:-../shared/seeds}
 if [ "$what" = claims ]; then
-    .venv/bin/pytest tests/test_claims.py -n auto -m "not reprokit_time"
+    .venv/bin/pytest tests/test_claims.py -n auto --dist worksteal -m "not reprokit_time"
     .venv/bin/pytest tests/test_claims.py -m reprokit_time -p no:xdist --reprokit-threads 1
 else
     # --durations: the slowest tests in the log, to keep CI within its time
-    .venv/bin/pytest -n auto -m "not reprokit_time" --durations=30
+    .venv/bin/pytest -n auto --dist worksteal -m "not reprokit_time" --durations=30
     .venv/bin/pytest -m reprokit_time -p no:xdist --reprokit-threads 1 --durations=15
 fi
