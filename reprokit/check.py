@@ -101,7 +101,28 @@ def decide(claim: Claim, backend: str, source: str = "train", seeds: list[int] |
                         reference=reference(claim, backend) if claim.compare in SINGLE_RUN else None)
         if outcome.decided:
             break
+    if outcome is not None and not outcome.decided:
+        outcome = _why_undecided(claim, backend, outcome)
     return outcome
+
+
+def _why_undecided(claim: Claim, backend: str, outcome: Outcome) -> Outcome:
+    """An undecided outcome says which kind it is: more seeds are budgeted here and not yet
+    recorded; or the budget is reached, which for a claim needing 20 or more seeds means this CPU's
+    cost puts them out of reach; or the effect is within noise of its bound (past 100 seeds)."""
+    import dataclasses
+    cap = seed_cap(claim, backend)
+    needs = outcome.needs_seeds
+    if needs is None and outcome.question == "recipe":
+        why = "within noise of its bound: more than 100 seeds would be needed"
+    elif (outcome.seeds or 0) < cap:
+        why = f"more seeds are budgeted: {outcome.seeds} of {cap} recorded in {backend} (reprokit verdicts records them)"
+    elif needs is not None and needs > 100:
+        why = f"within noise of its bound: about {needs} seeds would be needed"
+    else:
+        why = (f"at its seed budget here ({cap} in {backend}, set from what a run costs on this CPU): the "
+               f"{needs or 'further'} seeds it needs are out of this CPU's reach")
+    return dataclasses.replace(outcome, detail=f"{outcome.detail}; undecided because {why}")
 
 
 def _measured_from_ledger(claim: Claim, backend: str, seeds: list[int]) -> Any | None:

@@ -215,6 +215,10 @@ def cmd_verdicts(args) -> int:
             raise ReprokitError(f"--backend {args.backend}: needs KERAS_BACKEND={keras_backend}, this shell has "
                                 f"{os.environ['KERAS_BACKEND']}; unset it or run one Keras backend at a time")
     settings.limit_threads(args.threads)
+    if args.device:  # GPU runs go to their own results folder until CPU and GPU seeds are shown to agree
+        os.environ["REPROKIT_DEVICE"] = settings.check_device(args.device, "--device")
+    if args.results:
+        settings.RESULTS_DIR = Path(args.results).resolve()
     from reprokit import cache
     cache.check_writable(Path(settings.RESULTS_DIR), cache.FIXES["ledger"])
     claims = [c for c in _claims(args) if not args.document or c.document.startswith(args.document)]
@@ -403,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     vd.add_argument("--plan", action="store_true", help="only state what would be trained and its cost")
     vd.add_argument("--max-minutes", type=float, metavar="M", help="stop starting runs after M minutes")
     vd.add_argument("--threads", type=_positive, default=1, help="threads per framework (default 1: one run per core)")
+    vd.add_argument("--device", help="cpu (default), cuda or cuda:N")
+    vd.add_argument("--results", metavar="DIR", help="the ledger to read and record into (default results/)")
     vd.set_defaults(fn=cmd_verdicts)
     nw = sub.add_parser("new", parents=[common], help="start the expectation file of a source document",
                         description="Writes expected/<document>.yaml with the document's name and title and, "

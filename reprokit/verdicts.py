@@ -53,7 +53,8 @@ def plan(claims: list[Claim], backends: tuple[str, ...]) -> list[Need]:
                 n, ids = wanted.get((name, backend), (0, set()))
                 wanted[(name, backend)] = (max(n, nxt[0]), ids | {claim.id})
     needs = []
-    for (name, backend), (n, ids) in sorted(wanted.items()):
+    # the runs that serve the most undecided claims first, the cheapest first among equals
+    for (name, backend), (n, ids) in sorted(wanted.items(), key=lambda kv: (-len(kv[1][1]), kv[0])):
         exp = experiments.get(name)
         missing = tuple(s for s in range(n) if ledger.status(exp, backend, s)[0] != "current")
         if missing:
