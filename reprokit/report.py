@@ -33,8 +33,25 @@ def labelled(claim: claims_mod.Claim, backend: str, verdict: str) -> str:
     return verdict_mod.label(verdict_mod.Verdict(verdict), verdict_mod.stated(claim, backend))
 
 
+_ROWS: dict[tuple, list[dict]] = {}
+
+
 def rows(folder: Path) -> list[dict]:
-    """Per claim, per backend the ledger holds runs of (``ledger.backends``): (verdict, evidence)."""
+    """Per claim, per backend the ledger holds runs of (``ledger.backends``): (verdict, evidence).
+    Computed once per state of the files it reads (the expectation files' and ledger entries'
+    modification times): every generated table of a page, and every page, reads the same rows."""
+    from reprokit import settings
+    runs = Path(settings.RESULTS_DIR) / "runs"
+    stamp = (str(Path(folder).resolve()), str(runs.resolve()),
+             max((p.stat().st_mtime_ns for p in runs.glob("*/*.json")), default=0),
+             max((p.stat().st_mtime_ns for p in Path(folder).glob("*.y*ml")), default=0))
+    if stamp not in _ROWS:
+        _ROWS.clear()
+        _ROWS[stamp] = _rows(folder)
+    return _ROWS[stamp]
+
+
+def _rows(folder: Path) -> list[dict]:
     out, backends = [], ledger.backends()
     for claim in claims_mod.load(folder):
         row = {"id": claim.id, "kind": claim.kind, "document": claim.document, "quote": claim.quote,
