@@ -427,3 +427,17 @@ def test_a_documented_value_beyond_every_backends_seeds_is_named_a_systematic_ga
     assert "systematic gap: all 9 seeds of 3 backends are below the documented test.accuracy 0.985" in detail
     among = [{"test.accuracy": {"values": [0.98, 0.99, 0.97]}}]
     assert "systematic gap" not in judge(claim, "torch", own, seeds=3, cap=3, reference=among).detail
+
+
+def test_an_undecided_outcome_says_which_kind_of_undecided_it_is(tmp_path, monkeypatch):
+    """More seeds budgeted than recorded: record them. At the budget: out of this CPU's reach."""
+    import dataclasses
+    _record(tmp_path, monkeypatch, [0.60, 0.61, 0.62])
+    far = _stack4(expected={"max:val_accuracy": 0.95})
+    budgeted = dataclasses.replace(experiments.get("stack4"), seed_budget={"keras": 20})
+    monkeypatch.setitem(experiments.EXPERIMENTS, "stack4", budgeted)
+    outcome = check.decide(far, "keras", source="ledger")
+    assert outcome.verdict is Verdict.UNDECIDED and "more seeds are budgeted: 3 of 20 recorded in keras" in outcome.detail
+    monkeypatch.setitem(experiments.EXPERIMENTS, "stack4", dataclasses.replace(budgeted, seed_budget={"keras": 3}))
+    outcome = check.decide(far, "keras", source="ledger")
+    assert "at its seed budget here (3 in keras" in outcome.detail and "out of this CPU's reach" in outcome.detail
