@@ -27,9 +27,14 @@ def path(name: str, backend: str, seed: int) -> Path:
 
 def backends() -> tuple[str, ...]:
     """keras and torch, then every other backend the ledger holds runs of (keras-jax, keras-torch)."""
+    from reprokit.backends import BACKENDS
+    from reprokit.errors import ReprokitError
     runs = Path(settings.RESULTS_DIR) / "runs"
-    found = {p.name.split("-seed")[0] for p in runs.glob("*/*-seed*.json")} if runs.is_dir() else set()
-    return ("keras", "torch") + tuple(sorted(found - {"keras", "torch"}))
+    files = {p.name.rpartition("-seed")[0]: p for p in runs.glob("*/*-seed*.json")} if runs.is_dir() else {}
+    if unknown := sorted(set(files) - set(BACKENDS)):
+        raise ReprokitError(f"{files[unknown[0]]}: {unknown[0]!r} is no backend ({', '.join(BACKENDS)}); a ledger file "
+                            f"is named BACKEND-seedN.json: rename or remove it")
+    return ("keras", "torch") + tuple(sorted(set(files) - {"keras", "torch"}))
 
 
 def _read(p: Path) -> dict | None:

@@ -42,3 +42,15 @@ def test_a_claim_id_with_a_trailing_newline_is_no_id(folder):  # noqa: F811
     _write(folder, GOOD.replace("id: demo.params.total,", 'id: "demo.params.total\\n",'))
     with pytest.raises(ExpectationError, match="is not a dotted lower-case id"):
         claims.load(folder / "expected", documents=folder / "docs")
+
+
+def test_a_ledger_file_under_an_unknown_backend_is_named(tmp_path, monkeypatch):
+    """It once made `reprokit report` fail with "ValueError: 'n/a' is not a valid Verdict"."""
+    from reprokit import cli
+    monkeypatch.setattr(settings, "RESULTS_DIR", tmp_path)
+    monkeypatch.setenv("REPROKIT_RESULTS_DIR", str(tmp_path))
+    (tmp_path / "runs" / "binadd.h3.l3.ce").mkdir(parents=True)
+    (tmp_path / "runs" / "binadd.h3.l3.ce" / "n-a-seed0.json").write_text("{}")
+    with pytest.raises(ReprokitError, match=r"n-a-seed0.json: 'n-a' is no backend"):
+        ledger.backends()
+    assert cli.main(["report"]) == 2
