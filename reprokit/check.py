@@ -192,7 +192,7 @@ class Smoke:
 
 def run_cost_s(name: str, backend: str) -> tuple[float | None, str]:
     """(seconds, where from) one full run of ``name`` costs in ``backend``: the median of the
-    ledger's recorded runs on this processor (a grouped run at its group's cost per seed), else on
+    ledger's recorded runs on this processor (a grouped run records its share of its group), else on
     any processor, else the file's ``full_run_s``; ``None`` when nothing says."""
     import statistics
 
@@ -204,7 +204,7 @@ def run_cost_s(name: str, backend: str) -> tuple[float | None, str]:
             state, entry = ledger.status(exp, b, seed)
             if state != "current":
                 break
-            cost = float(entry["result"].get("wall_s", 0.0)) / int(entry["result"].get("group", {}).get("size", 1))
+            cost = float(entry["result"].get("wall_s", 0.0))  # a grouped run records its share of the group's time
             on_this = entry.get("recorded", {}).get("device") == ledger.device()
             (here if on_this else anywhere).append((b == backend, cost))
         if here or anywhere:
