@@ -292,6 +292,15 @@ def verify(claim: Claim, backend: str, result: Outcome | Smoke) -> None:
         import pytest
         from reprokit.verdict import UNDECIDED_HERE
         pytest.xfail(f"{where} {UNDECIDED_HERE}, expected/ states '{want.value}': {result.summary()}")
+    if claim.kind == "time" and result.verdict is not want and not measured_here(claim, backend):
+        # a time ratio is a property of the machine: the stated verdict was measured on another one
+        # (an AMD EPYC without AVX-512 gave torch's LSTM/SimpleRNN step 1.24x where it was stated
+        # not reproduced). It is this machine's finding, not a failure; restated here, it is strict.
+        import pytest
+        from reprokit import ledger
+        pytest.xfail(f"{where} {DIFFERS_HERE} ({ledger.device()}; {ledger.instruction_sets()}): "
+                     f"'{result.verdict.value}' where expected/ states '{want.value}' from another machine; "
+                     f"`reprokit restate --timing` on this machine makes it this machine's: {result.summary()}")
     differs = "" if result.verdict is want else (f"\n  expected/ states '{want.value}': update expected/ (the "
                                                  f"evidence is above) or find what changed")
     message = f"{where} {result.summary()}{differs}\n  document {claim.document}: {claim.quote!r}"
@@ -300,6 +309,17 @@ def verify(claim: Claim, backend: str, result: Outcome | Smoke) -> None:
     if result.verdict is Verdict.UNDECIDED:
         raise Undecided(message)
     raise Mismatch(message)  # reproduced where expected/ states otherwise
+
+
+DIFFERS_HERE = "decides otherwise on this machine"
+
+
+def measured_here(claim: Claim, backend: str) -> bool:
+    """Was the timing verdict expected/ states measured on this kind of machine? ``restate --timing``
+    names the processor and its instruction sets in the reason it writes."""
+    from reprokit import ledger
+    _, entry = claim.statement(backend)
+    return entry is not None and ledger.instruction_sets() in entry.reason and ledger.device() in entry.reason
 
 
 def shown(result: Outcome | Smoke) -> Any:

@@ -296,6 +296,8 @@ def _verdict(report: pytest.TestReport) -> str | None:
                 return "failed"  # strict XPASS
             if UNDECIDED_HERE in report.wasxfail:  # check.verify's imperative xfail
                 return UNDECIDED_HERE
+            if check.DIFFERS_HERE in report.wasxfail:
+                return check.DIFFERS_HERE
             return "undecided" if report.wasxfail.startswith("undecided") else "known non-reproduction"
         if report.failed and report.when != "call":
             return ERROR
@@ -399,7 +401,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if not counts:
         return
     terminalreporter.section("reprokit claims")
-    order = ("reproduced", "known non-reproduction", "undecided", UNDECIDED_HERE, NO_VERDICT, "failed",
+    order = ("reproduced", "known non-reproduction", "undecided", UNDECIDED_HERE, check.DIFFERS_HERE, NO_VERDICT, "failed",
              ERROR, "skipped")
     for b, c in sorted(counts.items()):
         # like pytest's own summary: the outcomes that occurred

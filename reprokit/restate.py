@@ -51,7 +51,8 @@ def new_state(claim: Claim, backend: str) -> tuple[Verdict, dict] | None:
     if outcome.verdict is old and kept is not None and not kept.reason.startswith(GENERATED):
         reason = kept.reason  # a reason someone wrote (and tested) stays while the verdict does
     elif claim.kind == "time":
-        reason = f"the interleaved rounds decide it: {outcome.detail}"
+        reason = (f"the interleaved rounds decide it on {ledger.device()} ({ledger.instruction_sets()}): "
+                  f"{outcome.detail}")
     elif outcome.verdict is Verdict.UNDECIDED:
         reason = (f"the {outcome.seeds} recorded seeds cannot decide it"
                   + (f"; about {outcome.needs_seeds} would" if outcome.needs_seeds

@@ -441,3 +441,19 @@ def test_an_undecided_outcome_says_which_kind_of_undecided_it_is(tmp_path, monke
     monkeypatch.setitem(experiments.EXPERIMENTS, "stack4", dataclasses.replace(budgeted, seed_budget={"keras": 3}))
     outcome = check.decide(far, "keras", source="ledger")
     assert "at its seed budget here (3 in keras" in outcome.detail and "out of this CPU's reach" in outcome.detail
+
+
+def test_a_timing_verdict_from_another_machine_is_this_machines_finding_not_a_failure():
+    """A time ratio belongs to the machine that measured it: decided otherwise here, the claim says
+    so (xfail, with the numbers) unless expected/ names this machine, where it fails strictly."""
+    from reprokit.claims import NonReproduction as NR
+    out = Outcome(Verdict.REPRODUCED, "timing", "ratio 1.24", {})
+    elsewhere = _claim("ratio_in_range", {"a/b": [1.0, None]}, kind="time", measure="timing.ratios",
+                       known_nonrepro={"torch": NR({}, "the interleaved rounds decide it on Another CPU: ...")})
+    with pytest.raises(pytest.xfail.Exception, match="decides otherwise on this machine"):
+        check.verify(elsewhere, "torch", out)
+    here = _claim("ratio_in_range", {"a/b": [1.0, None]}, kind="time", measure="timing.ratios",
+                  known_nonrepro={"torch": NR({}, f"the interleaved rounds decide it on {ledger.device()} "
+                                                 f"({ledger.instruction_sets()}): ...")})
+    with pytest.raises(Mismatch):
+        check.verify(here, "torch", out)
