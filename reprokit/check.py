@@ -143,6 +143,11 @@ def _measured_from_ledger(claim: Claim, backend: str, seeds: list[int]) -> Any |
 _REFERENCE: dict[tuple[str, str, str], list[Any]] = {}
 
 
+def forget_references() -> None:
+    """After recording runs in this process: the pooled spreads are read again."""
+    _REFERENCE.clear()
+
+
 def reference(claim: Claim, backend: str) -> list[Any]:
     """The claim measured in each of its other backends, on the seeds their ledger records (up to
     the seed budget; backends with fewer than two left out): the spread a single-run claim's

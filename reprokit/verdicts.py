@@ -97,7 +97,7 @@ def run(claims: list[Claim], backends: tuple[str, ...], expected: Path, max_minu
             done += len(need.missing)
             say(f"[{done} run(s) recorded] {need.experiment} [{need.backend}] seeds {need.missing[0]}-"
                 f"{need.missing[-1]}: {time.monotonic() - began:.0f} s")
-        check._REFERENCE.clear()  # new seeds: the pooled spreads are read again
+        check.forget_references()  # new seeds
     say(describe([]))
     return _restate(restate, expected, say)
 
